@@ -1,0 +1,42 @@
+# make run: serve the app (with the demo meeting) on 127.0.0.1:$(PORT)
+# make test: lint and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+PORT ?= 5000
+CHROMIUM := $(wildcard /usr/bin/chromium)
+
+.PHONY: run test lint bench
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.run-installed
+
+instance/secret_key:
+	mkdir -p instance
+	python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+run: $(VENV)/.run-installed instance/secret_key
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	MEETING_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+ifeq ($(CHROMIUM),)
+	@echo "Chromium not found at /usr/bin/chromium: the browser tests in tests/e2e are not run."
+	$(PYTHON) -m pytest --ignore=tests/e2e
+else
+	$(PYTHON) -m pytest
+endif

@@ -1,0 +1,35 @@
+"""Default settings. Every one can be overridden by an environment variable with the
+`MEETING_` prefix (`MEETING_SQLALCHEMY_DATABASE_URI`, `MEETING_MAIL_SERVER`, ...)."""
+
+from datetime import timedelta
+
+
+class DefaultConfig:
+    SECRET_KEY = None  # required outside debug and testing; see create_app
+    SQLALCHEMY_DATABASE_URI = None  # defaults to SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    STORAGE_DIR = None  # defaults to instance/storage
+    BASE_URL = None  # for links in emails, e.g. https://meetings.example.org
+
+    LANGUAGES = ("en", "fr", "es")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+
+    MAIL_SERVER = None  # no server: emails stay in the outbox and organizers see them
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Meeting Secretariat <meetings@localhost>"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # a delegate filling a long form must not lose it
+
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+
+    PER_PAGE = 50
+    MAX_CONTENT_LENGTH = 60 * 1024 * 1024

@@ -1,0 +1,22 @@
+"""Language of the page: the visitor's choice (remembered in the session), else the browser's
+Accept-Language, else English. Country and territory names come from Babel's locale data."""
+
+from babel import Locale
+from flask import current_app, request, session
+
+
+def get_locale():
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def territory_name(code: str, language: str) -> str:
+    return Locale.parse(language).territories.get(code.upper(), code.upper())
+
+
+def language_name(code: str, in_language: str | None = None) -> str:
+    name = Locale.parse(code).get_display_name(in_language or code) or code
+    return name[:1].upper() + name[1:]

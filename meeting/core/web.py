@@ -1,0 +1,157 @@
+"""What every page shares: security headers, request logging, error pages, the language switch
+and the template helpers for dates in the meeting's timezone."""
+
+import json
+import logging
+import time
+from urllib.parse import urlsplit
+
+from babel.dates import format_date, format_datetime, format_time
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .errors import DomainError
+from .i18n import get_locale, language_name
+from .timeutil import zone
+
+bp = Blueprint("core", __name__)
+request_log = logging.getLogger("meeting.request")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def safe_next(target, fallback):
+    """Only same-site paths are followed after a login or a language change."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+@bp.post("/language")
+def choose_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next"), url_for("meetings.index")))
+
+
+def wants_json():
+    return request.path.startswith("/api/")
+
+
+def error_page(status, title, message):
+    if wants_json():
+        code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        return {"error": {"code": code.get(status, "error"), "message": message, "fields": {}}}, status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def handle_http_error(error: HTTPException):
+    messages = {
+        400: (_("Bad request"), _("The request could not be understood. Please go back and try again.")),
+        403: (_("Access denied"), _("You do not have access to this page.")),
+        404: (
+            _("Page not found"),
+            _("There is no page at this address. Check the link, or start from the list of meetings."),
+        ),
+        405: (_("Not allowed"), _("This page cannot be used that way.")),
+        413: (_("File too large"), _("The file you sent is larger than allowed. Please send a smaller file.")),
+        429: (_("Too many requests"), _("Please wait a moment before trying again.")),
+    }
+    title, message = messages.get(error.code, (error.name, _("The request could not be completed.")))
+    return error_page(error.code or 500, title, message)
+
+
+def handle_csrf_error(error: CSRFError):
+    return error_page(
+        400,
+        _("The form has expired"),
+        _("For your security the form could not be accepted. Go back, reload the page and send it again."),
+    )
+
+
+def handle_domain_error(error: DomainError):
+    return error_page(error.status, _("Not possible"), error.message)
+
+
+def handle_unexpected_error(error: Exception):
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    from ..extensions import db
+
+    db.session.rollback()
+    return error_page(
+        500,
+        _("Something went wrong"),
+        _("The Secretariat has been told about this error. Nothing you sent was lost; please try again later."),
+    )
+
+
+def start_timer():
+    g.request_started = time.perf_counter()
+
+
+def finish_request(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    started = getattr(g, "request_started", None)
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    request_log.info(
+        json.dumps(
+            {
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+            }
+        )
+    )
+    return response
+
+
+def localdatetime(moment, tz_name, format="medium"):
+    """An instant as the wall-clock time of `tz_name`, in the page's language."""
+    if moment is None:
+        return ""
+    return format_datetime(moment, format, tzinfo=zone(tz_name), locale=get_locale())
+
+
+def localtime(moment, tz_name, format="short"):
+    if moment is None:
+        return ""
+    return format_time(moment, format, tzinfo=zone(tz_name), locale=get_locale())
+
+
+def localdate(day, format="long"):
+    return format_date(day, format, locale=get_locale()) if day else ""
+
+
+def template_helpers():
+    return {
+        "current_locale": get_locale(),
+        "languages": [(code, language_name(code)) for code in current_app.config["LANGUAGES"]],
+    }
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    app.before_request(start_timer)
+    app.after_request(finish_request)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+    app.context_processor(template_helpers)
+    app.jinja_env.filters["localdatetime"] = localdatetime
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localdate"] = localdate

@@ -1,0 +1,83 @@
+"""The directory of organizations that can be invited: Member States, observer States, IGOs,
+NGOs and others, each with names in English, French and Spanish and focal-point contacts."""
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.models import TimestampMixin
+from ..extensions import db
+
+
+class OrganizationKind(StrEnum):
+    MEMBER_STATE = "member_state"
+    OBSERVER_STATE = "observer_state"
+    IGO = "igo"
+    NGO = "ngo"
+    OTHER = "other"
+
+
+class Accreditation(StrEnum):
+    PERMANENT_OBSERVER = "permanent_observer"
+    AD_HOC = "ad_hoc"
+    NONE = "none"
+
+
+STATE_KINDS = (OrganizationKind.MEMBER_STATE, OrganizationKind.OBSERVER_STATE)
+
+
+def _in(column, values):
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Organization(TimestampMixin, db.Model):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", OrganizationKind), name="kind"),
+        CheckConstraint(_in("accreditation", Accreditation), name="accreditation"),
+        CheckConstraint("preferred_language IN ('en', 'fr', 'es')", name="preferred_language"),
+        Index("ix_organizations_kind_name_en", "kind", "name_en"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name_en: Mapped[str] = mapped_column(String(300))
+    name_fr: Mapped[str] = mapped_column(String(300), default="")
+    name_es: Mapped[str] = mapped_column(String(300), default="")
+    acronym: Mapped[str] = mapped_column(String(40), default="")
+    # ISO 3166-1 alpha-2, for States only.
+    iso_code: Mapped[str | None] = mapped_column(String(2), unique=True)
+    accreditation: Mapped[str] = mapped_column(String(30), default=Accreditation.NONE)
+    preferred_language: Mapped[str] = mapped_column(String(2), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    contacts: Mapped[list["Contact"]] = relationship(
+        back_populates="organization", order_by="Contact.id", cascade="all, delete-orphan"
+    )
+
+    def name(self, language: str = "en") -> str:
+        """The name in `language`, falling back to English."""
+        return getattr(self, f"name_{language}", "") or self.name_en
+
+    @property
+    def is_state(self) -> bool:
+        return self.kind in STATE_KINDS
+
+    @property
+    def focal_point_emails(self) -> list[str]:
+        return [contact.email for contact in self.contacts]
+
+
+class Contact(db.Model):
+    """A focal point of an organization (for a State, usually its Permanent Mission)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (db.UniqueConstraint("organization_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+    organization: Mapped[Organization] = relationship(back_populates="contacts")

@@ -1,0 +1,8 @@
+"""Meetings and their program sessions: the public meeting pages and the organizers' CRUD."""
+
+
+def init_app(app):
+    from . import views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.manage_bp)

@@ -1,0 +1,121 @@
+"""Meetings and the blocks of their program."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.models import TimestampMixin, UTCDateTime, utcnow
+from ..extensions import db
+
+
+class MeetingStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class MeetingKind(StrEnum):
+    AD_HOC_INFORMAL = "ad_hoc_informal"
+    INFORMATION = "information"
+    CONSULTATION = "consultation"
+    COMMITTEE_SESSION = "committee_session"
+
+
+class SessionKind(StrEnum):
+    OPENING = "opening"
+    INFORMATION_SESSION = "information_session"
+    DISCUSSION = "discussion"
+    CLOSING = "closing"
+    OTHER = "other"
+
+
+def _in(column, values):
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Meeting(TimestampMixin, db.Model):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        CheckConstraint(_in("status", MeetingStatus), name="status"),
+        CheckConstraint(_in("kind", MeetingKind), name="kind"),
+        CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint(
+            "per_delegation_limit IS NULL OR per_delegation_limit > 0", name="per_delegation_limit_positive"
+        ),
+        CheckConstraint(
+            "registration_opens_at IS NULL OR registration_closes_at IS NULL "
+            "OR registration_closes_at > registration_opens_at",
+            name="registration_window_in_order",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    symbol_prefix: Mapped[str] = mapped_column(String(40), default="")
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30), default=MeetingKind.AD_HOC_INFORMAL)
+    description: Mapped[str] = mapped_column(Text, default="")
+    venue: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    chair: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default=MeetingStatus.DRAFT, index=True)
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    capacity: Mapped[int | None]
+    per_delegation_limit: Mapped[int | None]
+    # Comma-separated language codes in the order of preference, e.g. "en,fr,es".
+    languages: Mapped[str] = mapped_column(String(60), default="en")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    sessions: Mapped[list["ProgramSession"]] = relationship(
+        back_populates="meeting",
+        order_by="(ProgramSession.starts_at, ProgramSession.id)",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def language_codes(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in (MeetingStatus.PUBLISHED, MeetingStatus.CLOSED, MeetingStatus.ARCHIVED)
+
+    def registration_state(self, now: datetime | None = None) -> str:
+        """'open', 'not_yet' (opens later), 'closed' or 'none' (no window set)."""
+        now = now or utcnow()
+        if self.status != MeetingStatus.PUBLISHED:
+            return "closed" if self.status != MeetingStatus.DRAFT else "none"
+        if self.registration_opens_at is None and self.registration_closes_at is None:
+            return "none"
+        if self.registration_opens_at is not None and now < self.registration_opens_at:
+            return "not_yet"
+        if self.registration_closes_at is not None and now >= self.registration_closes_at:
+            return "closed"
+        return "open"
+
+
+class ProgramSession(TimestampMixin, db.Model):
+    __tablename__ = "program_sessions"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SessionKind), name="kind"),
+        CheckConstraint("ends_at > starts_at", name="times_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30), default=SessionKind.OTHER)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    room: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    meeting: Mapped[Meeting] = relationship(back_populates="sessions")

@@ -1,0 +1,108 @@
+"""Fixtures: an app per test on a clean database, on SQLite and (when TEST_DATABASE_URL is set)
+PostgreSQL; a test client, a CLI runner and a signed-in organizer."""
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from meeting import create_app
+from meeting.extensions import db
+
+from . import factories
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def make_config(database_url, tmp_path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "STORAGE_DIR": str(tmp_path / "storage"),
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SUPPRESS_SEND": True,
+        "BASE_URL": "http://meeting.test",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """The schema is created once per backend; each test then starts from empty tables."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+    app = create_app(make_config(url, tmp_path_factory.mktemp("schema")))
+    with app.app_context():
+        db.drop_all()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def backend(database_url):
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(make_config(database_url, tmp_path))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(text(f"DELETE FROM {table}"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def organizer(app):
+    with app.app_context():
+        user = factories.make_organizer(email="secretariat@example.org", admin=False)
+        db.session.commit()
+        return user.id
+
+
+@pytest.fixture
+def admin(app):
+    with app.app_context():
+        user = factories.make_organizer(email="admin@example.org", admin=True)
+        db.session.commit()
+        return user.id
+
+
+@pytest.fixture
+def organizer_client(client, organizer):
+    """A client signed in as an organizer."""
+    response = client.post("/login", data={"email": "secretariat@example.org", "password": factories.PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    response = client.post("/login", data={"email": "admin@example.org", "password": factories.PASSWORD})
+    assert response.status_code == 302
+    return client
