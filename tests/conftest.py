@@ -2,15 +2,18 @@
 PostgreSQL; a test client, a CLI runner and a signed-in organizer."""
 
 import os
+import threading
 
 import pytest
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from meeting import create_app
 from meeting.extensions import db
 
 from . import factories
 
+CHROMIUM = "/usr/bin/chromium"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
@@ -106,3 +109,46 @@ def admin_client(client, admin):
     response = client.post("/login", data={"email": "admin@example.org", "password": factories.PASSWORD})
     assert response.status_code == 302
     return client
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on a free local port, for the browser tests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

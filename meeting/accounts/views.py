@@ -30,6 +30,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_url)
     form = LoginForm()
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             user = services.sign_in(form.email.data, form.password.data)
@@ -41,7 +42,7 @@ def login():
             login_user(user)
             flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
             return redirect(next_url)
-    return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+    return render_template("accounts/login.html", form=form), status
 
 
 @bp.post("/logout")

@@ -2,11 +2,13 @@
 Accept-Language, else English. Country and territory names come from Babel's locale data."""
 
 from babel import Locale
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 
 
 def get_locale():
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # command line, delivery worker
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

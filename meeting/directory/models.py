@@ -1,9 +1,10 @@
 """The directory of organizations that can be invited: Member States, observer States, IGOs,
 NGOs and others, each with names in English, French and Spanish and focal-point contacts."""
 
+import unicodedata
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.models import TimestampMixin
@@ -51,6 +52,9 @@ class Organization(TimestampMixin, db.Model):
     accreditation: Mapped[str] = mapped_column(String(30), default=Accreditation.NONE)
     preferred_language: Mapped[str] = mapped_column(String(2), default="en")
     active: Mapped[bool] = mapped_column(default=True)
+    # The names and the acronym folded by `search_key`, kept up to date on every flush: SQLite
+    # folds only ASCII letters and neither database ignores accents, so searches match this.
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     contacts: Mapped[list["Contact"]] = relationship(
         back_populates="organization", order_by="Contact.id", cascade="all, delete-orphan"
@@ -67,6 +71,20 @@ class Organization(TimestampMixin, db.Model):
     @property
     def focal_point_emails(self) -> list[str]:
         return [contact.email for contact in self.contacts]
+
+
+def search_key(text: str) -> str:
+    """`text` without case, accents or typographic apostrophes: "Côte d’Ivoire" -> "cote d'ivoire"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return bare.replace("\u2019", "'").replace("\u02bc", "'").replace("\u2018", "'").casefold()
+
+
+@event.listens_for(Organization, "before_insert")
+@event.listens_for(Organization, "before_update")
+def _refresh_search_text(mapper, connection, organization):
+    names = (organization.name_en, organization.name_fr, organization.name_es, organization.acronym)
+    organization.search_text = "\n".join(search_key(name) for name in names if name)
 
 
 class Contact(db.Model):

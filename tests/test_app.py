@@ -1,0 +1,130 @@
+"""The application as a whole: configuration, protection of organizer pages, security headers,
+error pages, request logging and the language of pages."""
+
+import json
+import logging
+import re
+
+import pytest
+
+from meeting import create_app
+
+
+def sample_url(rule):
+    values = {}
+    for name, converter in rule._converters.items():
+        values[name] = 1 if type(converter).__name__ in ("IntegerConverter", "FloatConverter") else "x"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def manage_rules(app):
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/manage")]
+    assert len(rules) > 5  # the walk below really covers the organizer pages
+    return rules
+
+
+def test_every_manage_page_sends_anonymous_visitors_to_the_login_page(app, client):
+    for rule in manage_rules(app):
+        if "GET" not in rule.methods:
+            continue
+        url = sample_url(rule)
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.location.startswith("/login?next="), url
+
+
+def test_every_manage_form_refuses_a_post_without_csrf_token(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    posts = [rule for rule in manage_rules(app) if "POST" in rule.methods]
+    assert posts
+    for rule in posts:
+        url = sample_url(rule)
+        response = client.post(url, data={})
+        assert response.status_code == 400, url
+        assert "The form has expired" in response.get_data(as_text=True)
+
+
+def test_public_forms_refuse_a_post_without_csrf_token(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post("/login", data={"email": "a@example.org", "password": "x"})
+    assert response.status_code == 400
+
+
+def test_missing_secret_key_refuses_to_start_outside_debug_and_testing(monkeypatch):
+    monkeypatch.delenv("MEETING_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
+    with pytest.raises(RuntimeError, match="MEETING_SECRET_KEY is not set"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_environment_variables_with_the_meeting_prefix_override_settings(monkeypatch):
+    monkeypatch.setenv("MEETING_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("MEETING_PER_PAGE", "7")
+    monkeypatch.setenv("MEETING_MAIL_SERVER", "smtp.example.org")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["PER_PAGE"] == 7
+    assert app.config["MAIL_SERVER"] == "smtp.example.org"
+
+
+def test_pages_carry_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_every_request_is_logged_with_method_path_status_and_duration(client, caplog):
+    with caplog.at_level(logging.INFO, logger="meeting.request"):
+        client.get("/no-such-page")
+    entries = [json.loads(r.getMessage()) for r in caplog.records if r.name == "meeting.request"]
+    assert entries[-1]["method"] == "GET"
+    assert entries[-1]["path"] == "/no-such-page"
+    assert entries[-1]["status"] == 404
+    assert entries[-1]["duration_ms"] >= 0
+
+
+def test_unknown_page_answers_a_friendly_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_unexpected_error_answers_500_without_internals(app, client, caplog):
+    @app.get("/explode")
+    def explode():
+        raise ValueError("secret internal detail")
+
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/explode")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in page
+    assert "secret internal detail" not in page and "Traceback" not in page
+    assert "secret internal detail" in caplog.text  # but the Secretariat's log has it
+
+
+def test_language_switch_is_remembered(client):
+    response = client.post("/language", data={"lang": "fr", "next": "/"})
+    assert response.status_code == 302 and response.location == "/"
+    assert '<html lang="fr">' in client.get("/").get_data(as_text=True)
+
+
+def test_language_switch_ignores_unknown_languages_and_foreign_redirects(client):
+    response = client.post("/language", data={"lang": "xx", "next": "https://evil.example/"})
+    assert response.location == "/"
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+def test_browser_language_is_used_when_no_choice_was_made(client):
+    page = client.get("/", headers={"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}).get_data(as_text=True)
+    assert '<html lang="es">' in page
+
+
+def test_every_page_offers_the_three_languages_and_a_skip_link(client):
+    page = client.get("/").get_data(as_text=True)
+    assert re.search(r'value="en"[^>]*lang="en"', page)
+    assert 'value="fr"' in page and 'value="es"' in page
+    assert 'href="#main"' in page
