@@ -7,6 +7,7 @@ nothing."""
 from datetime import date, datetime, time, timedelta
 
 import click
+from flask.cli import with_appcontext
 
 from .accounts.models import User
 from .accounts.services import create_organizer
@@ -177,6 +178,7 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Seed only when the database holds no meeting yet.")
 def demo_command(if_empty):
     """Seed the demo meeting (slug avp-informal); running it again adds nothing."""

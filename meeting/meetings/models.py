@@ -3,10 +3,12 @@
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.models import TimestampMixin, UTCDateTime, utcnow
+from ..core.timeutil import to_local
 from ..extensions import db
 
 
@@ -30,6 +32,47 @@ class SessionKind(StrEnum):
     DISCUSSION = "discussion"
     CLOSING = "closing"
     OTHER = "other"
+
+
+MEETING_STATUS_LABELS = {
+    MeetingStatus.DRAFT: _l("Draft"),
+    MeetingStatus.PUBLISHED: _l("Published"),
+    MeetingStatus.CLOSED: _l("Closed"),
+    MeetingStatus.ARCHIVED: _l("Archived"),
+}
+
+MEETING_KIND_LABELS = {
+    MeetingKind.AD_HOC_INFORMAL: _l("Ad hoc informal meeting"),
+    MeetingKind.INFORMATION: _l("Information meeting"),
+    MeetingKind.CONSULTATION: _l("Consultation"),
+    MeetingKind.COMMITTEE_SESSION: _l("Session of a committee"),
+}
+
+SESSION_KIND_LABELS = {
+    SessionKind.OPENING: _l("Opening"),
+    SessionKind.INFORMATION_SESSION: _l("Information session"),
+    SessionKind.DISCUSSION: _l("Discussion"),
+    SessionKind.CLOSING: _l("Closing"),
+    SessionKind.OTHER: _l("Other"),
+}
+
+# Closed meetings stay visible (their program and documents remain useful); archived ones do not.
+PUBLIC_STATUSES = (MeetingStatus.PUBLISHED, MeetingStatus.CLOSED)
+
+
+def paragraphs(text: str | None) -> list[list[str]]:
+    """Plain text as paragraphs (separated by blank lines), each a list of lines; the template
+    escapes them, so a description can never inject markup."""
+    result, current = [], []
+    for line in (text or "").splitlines():
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            result.append(current)
+            current = []
+    if current:
+        result.append(current)
+    return result
 
 
 def _in(column, values):
@@ -86,13 +129,42 @@ class Meeting(TimestampMixin, db.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.status in (MeetingStatus.PUBLISHED, MeetingStatus.CLOSED, MeetingStatus.ARCHIVED)
+        return self.status in PUBLIC_STATUSES
+
+    @property
+    def status_label(self) -> str:
+        return str(MEETING_STATUS_LABELS.get(self.status, self.status))
+
+    @property
+    def kind_label(self) -> str:
+        return str(MEETING_KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def description_paragraphs(self) -> list[list[str]]:
+        return paragraphs(self.description)
+
+    def local(self, moment: datetime | None) -> datetime | None:
+        """An instant as the wall-clock time where the meeting takes place."""
+        return to_local(moment, self.timezone) if moment is not None else None
+
+    def has_ended(self, now: datetime | None = None) -> bool:
+        """Whether the last day is over where the meeting takes place."""
+        return to_local(now or utcnow(), self.timezone).date() > self.ends_on
+
+    def sessions_by_day(self) -> list[tuple[date, list["ProgramSession"]]]:
+        """The program as (local day, sessions of that day), in the meeting's timezone."""
+        days: dict[date, list[ProgramSession]] = {}
+        for session in self.sessions:
+            days.setdefault(session.local_day, []).append(session)
+        return list(days.items())
 
     def registration_state(self, now: datetime | None = None) -> str:
         """'open', 'not_yet' (opens later), 'closed' or 'none' (no window set)."""
         now = now or utcnow()
         if self.status != MeetingStatus.PUBLISHED:
             return "closed" if self.status != MeetingStatus.DRAFT else "none"
+        if self.has_ended(now):
+            return "closed"
         if self.registration_opens_at is None and self.registration_closes_at is None:
             return "none"
         if self.registration_opens_at is not None and now < self.registration_opens_at:
@@ -119,3 +191,15 @@ class ProgramSession(TimestampMixin, db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
 
     meeting: Mapped[Meeting] = relationship(back_populates="sessions")
+
+    @property
+    def kind_label(self) -> str:
+        return str(SESSION_KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def description_paragraphs(self) -> list[list[str]]:
+        return paragraphs(self.description)
+
+    @property
+    def local_day(self) -> date:
+        return to_local(self.starts_at, self.meeting.timezone).date()
