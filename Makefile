@@ -24,10 +24,14 @@ instance/secret_key:
 	mkdir -p instance
 	python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
 
+# The outbox worker runs beside the web server and stops with it.
 run: $(VENV)/.run-installed instance/secret_key
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
-	MEETING_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	export MEETING_SECRET_KEY=$$(cat instance/secret_key) MEETING_BASE_URL=$${MEETING_BASE_URL:-http://127.0.0.1:$(PORT)}; \
+	$(FLASK) outbox deliver --loop & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

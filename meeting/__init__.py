@@ -11,7 +11,8 @@ from pathlib import Path
 from flask import Flask
 
 from .config import DefaultConfig
-from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import mail as mail_extension  # `mail` is the meeting.mail package
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ def create_app(test_config=None):
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
-    mail.init_app(app)
+    mail_extension.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -42,9 +43,9 @@ def create_app(test_config=None):
     web.init_app(app)
     _configure_logging(app)
 
-    from . import accounts, directory, meetings
+    from . import accounts, directory, mail, meetings
 
-    for module in (accounts, meetings, directory):
+    for module in (accounts, meetings, directory, mail):
         module.init_app(app)
 
     from .demo import demo_command

@@ -22,6 +22,11 @@ class DefaultConfig:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_DEFAULT_SENDER = "Meeting Secretariat <meetings@localhost>"
+    MAIL_TIMEOUT = 30  # seconds for one SMTP conversation
+    MAIL_LEASE_SECONDS = 300  # a worker that claimed messages and died gives them back after this
+    MAIL_RETRY_BASE_SECONDS = 60  # back-off: 1, 2, 4... minutes
+    MAIL_RETRY_MAX_SECONDS = 3600
+    MAIL_MAX_ATTEMPTS = 8
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

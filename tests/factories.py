@@ -73,3 +73,29 @@ def make_organization(**fields):
     db.session.add(organization)
     db.session.flush()
     return organization
+
+
+def make_outbox_message(meeting=None, **fields):
+    """An email already in the outbox (as `queue_email` leaves it, or in any later state)."""
+    from email.utils import make_msgid
+
+    from meeting.mail.models import OutboxMessage
+
+    values = {
+        "recipients": "mission@example.org",
+        "recipient_name": "Permanent Mission",
+        "subject": "Invitation to the informal meeting",
+        "body_text": "Dear colleagues,\n\nYou are invited.",
+        "body_html": "<p>Dear colleagues,</p><p>You are invited.</p>",
+        "language": "en",
+        "cause": "invitation",
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "message_id": make_msgid(domain="meeting.test"),
+    }
+    values.update(fields)
+    message = OutboxMessage(meeting_id=meeting.id if meeting is not None else None, **values)
+    db.session.add(message)
+    db.session.flush()
+    return message

@@ -8,6 +8,8 @@ import re
 import pytest
 
 from meeting import create_app
+from meeting.accounts.models import User
+from meeting.extensions import db
 
 
 def sample_url(rule):
@@ -128,3 +130,19 @@ def test_every_page_offers_the_three_languages_and_a_skip_link(client):
     assert re.search(r'value="en"[^>]*lang="en"', page)
     assert 'value="fr"' in page and 'value="es"' in page
     assert 'href="#main"' in page
+
+
+def test_a_write_refused_by_a_database_constraint_answers_409_and_saves_nothing(app, client, organizer):
+    """Two organizers saving the same thing at once: the database's unique constraint decides."""
+
+    @app.post("/race")
+    def race():
+        db.session.add(User(email="secretariat@example.org", password_hash="x"))
+        db.session.commit()
+        return "saved"
+
+    response = client.post("/race")
+    assert response.status_code == 409
+    assert "Someone else just saved this" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 1

@@ -10,6 +10,7 @@ from babel.dates import format_date, format_datetime, format_time
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from .errors import DomainError
@@ -49,7 +50,7 @@ def wants_json():
 
 def error_page(status, title, message):
     if wants_json():
-        code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
         return {"error": {"code": code.get(status, "error"), "message": message, "fields": {}}}, status
     return render_template("error.html", status=status, title=title, message=message), status
 
@@ -80,6 +81,20 @@ def handle_csrf_error(error: CSRFError):
 
 def handle_domain_error(error: DomainError):
     return error_page(error.status, _("Not possible"), error.message)
+
+
+def handle_integrity_error(error: IntegrityError):
+    # Services check the rules first; this is the race where two people saved the same thing at
+    # the same instant and the database's constraint decided.
+    from ..extensions import db
+
+    db.session.rollback()
+    current_app.logger.warning("constraint refused a write on %s: %s", request.path, error.orig)
+    return error_page(
+        409,
+        _("Someone else just saved this"),
+        _("Your change conflicts with one saved a moment ago, so it was not saved. Reload the page and try again."),
+    )
 
 
 def handle_unexpected_error(error: Exception):
@@ -150,6 +165,7 @@ def init_app(app):
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(Exception, handle_unexpected_error)
     app.context_processor(template_helpers)
     app.jinja_env.filters["localdatetime"] = localdatetime

@@ -1,0 +1,313 @@
+"""Queueing emails and what organizers do with the outbox.
+
+`queue_email()` is how every module sends mail: it renders `templates/email/<name>.txt` and `.html`
+in the recipient's language and adds an `OutboxMessage` to the caller's transaction, so the email
+exists exactly when the action that caused it is committed. Nothing here talks to an SMTP server;
+the delivery worker (`delivery.py`) does, later."""
+
+import unicodedata
+from collections.abc import Callable, Iterable
+from email.utils import make_msgid, parseaddr
+from urllib.parse import quote, urlsplit
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, update
+from sqlalchemy.orm import defer, joinedload
+
+from ..core import audit
+from ..core.errors import Conflict, DomainError, NotFound
+from ..core.models import utcnow
+from ..extensions import db
+from .models import NAME_LENGTH, SUBJECT_LENGTH, OutboxMessage, OutboxStatus
+
+Subject = str | Callable[[], str]
+
+
+def mail_server_configured() -> bool:
+    """Without MAIL_SERVER the service runs in development mode: emails stay queued in the outbox."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def external_url(endpoint, **values) -> str:
+    """An absolute URL for links in emails: built on BASE_URL (the address the public knows, whatever
+    host the action came through), else on the current request; the worker and the CLI need BASE_URL."""
+    anchor = values.pop("_anchor", None)
+    base = current_app.config.get("BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        adapter = current_app.url_map.bind(
+            parts.netloc, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme or "https"
+        )
+        current_app.inject_url_defaults(endpoint, values)
+        url = adapter.build(endpoint, values, force_external=True)
+    elif has_request_context():
+        url = url_for(endpoint, _external=True, **values)
+    else:
+        raise RuntimeError("Set MEETING_BASE_URL (e.g. https://meetings.example.org) to build links in emails.")
+    return f"{url}#{quote(anchor)}" if anchor else url
+
+
+def _has_line_break(value: str) -> bool:
+    # CR and LF, and every other character a mail library could take for the end of a header line.
+    return any(ch in "\r\n" or unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value)
+
+
+def _check_recipients(to) -> list[str]:
+    addresses = [to] if isinstance(to, str) else list(to)
+    cleaned = []
+    for address in addresses:
+        address = (address or "").strip()
+        if _has_line_break(address):
+            raise DomainError(
+                _("The email address %(address)s contains a line break; no email was queued.", address=repr(address)),
+                fields={"to": ["line break"]},
+            )
+        if not address or parseaddr(address)[1] != address or address.count("@") != 1 or " " in address:
+            raise DomainError(
+                _("“%(address)s” is not a valid email address; no email was queued.", address=address),
+                fields={"to": ["invalid"]},
+            )
+        if address not in cleaned:
+            cleaned.append(address)
+    if not cleaned:
+        raise DomainError(_("An email needs at least one recipient."), fields={"to": ["required"]})
+    return cleaned
+
+
+def _shorten(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _message_id_domain() -> str:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
+    if isinstance(sender, tuple | list):
+        sender = sender[-1]
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+def render_email(template: str, language: str, context: dict) -> tuple[str, str]:
+    """The text and HTML bodies of `templates/email/<template>` in `language`.
+
+    The templates are rendered from the Jinja environment directly, not with `render_template`:
+    an email has no page around it, so the page's context processors (the visitor's language,
+    the session) must not leak into it, and the worker renders outside any request."""
+    env = current_app.jinja_env
+    with force_locale(language):
+        text = env.get_template(f"email/{template}.txt").render(context)
+        html = env.get_template(f"email/{template}.html").render(context)
+    return text, html
+
+
+def queue_email(
+    template: str,
+    *,
+    to: str | Iterable[str],
+    language: str,
+    subject: Subject,
+    context: dict | None = None,
+    meeting=None,
+    cause: str,
+    cause_object=None,
+    recipient_name: str = "",
+) -> OutboxMessage:
+    """Render an email in the recipient's language and add it to the outbox, in the caller's transaction.
+
+    `subject` is a string, a lazy string (`lazy_gettext`) or a callable returning one; it is turned
+    into text under the recipient's language. The template gets `context` plus `language`,
+    `recipient_name`, `subject` and `meeting`. A line break in an address, the recipient's name or
+    the subject is refused with a DomainError (it could inject mail headers)."""
+    recipients = _check_recipients(to)
+    recipient_name = (recipient_name or "").strip()
+    if _has_line_break(recipient_name):
+        raise DomainError(
+            _("The recipient's name contains a line break; no email was queued."),
+            fields={"recipient_name": ["line break"]},
+        )
+    if language not in current_app.config["LANGUAGES"]:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
+        subject_text = str(subject() if callable(subject) else subject).strip()
+    if _has_line_break(subject_text):
+        raise DomainError(
+            _("The subject of the email contains a line break; no email was queued."),
+            fields={"subject": ["line break"]},
+        )
+    recipient_name, subject_text = _shorten(recipient_name, NAME_LENGTH), _shorten(subject_text, SUBJECT_LENGTH)
+    values = dict(context or {})
+    values.update(language=language, recipient_name=recipient_name, subject=subject_text, meeting=meeting)
+    body_text, body_html = render_email(template, language, values)
+    message = OutboxMessage(
+        meeting_id=meeting.id if meeting is not None else None,
+        recipients="\n".join(recipients),
+        recipient_name=recipient_name,
+        subject=subject_text,
+        body_text=body_text,
+        body_html=body_html,
+        language=language,
+        cause=cause,
+        cause_object_type=type(cause_object).__name__ if cause_object is not None else None,
+        cause_object_id=getattr(cause_object, "id", None),
+        status=OutboxStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=utcnow(),
+        message_id=make_msgid(domain=_message_id_domain()),
+    )
+    db.session.add(message)
+    return message
+
+
+def send_test_email(to: str, language: str) -> OutboxMessage:
+    """An organizer checks that mail goes out: a short message queued like any other."""
+    message = queue_email(
+        "test_message",
+        to=to,
+        language=language,
+        subject=_l("Test message from the meetings service"),
+        context={"queued_at": utcnow()},
+        cause="test",
+    )
+    db.session.flush()
+    audit.record("outbox.test_email", obj=message, summary=f"Test email to {message.recipients}")
+    return message
+
+
+# What organizers see and do.
+
+
+def _filtered(query, *, meeting=None, status=None, search=None, ids=None):
+    if meeting is not None:
+        query = query.where(OutboxMessage.meeting_id == meeting.id)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if search:
+        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            OutboxMessage.recipients.ilike(pattern, escape="\\")
+            | OutboxMessage.recipient_name.ilike(pattern, escape="\\")
+            | OutboxMessage.subject.ilike(pattern, escape="\\")
+        )
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(ids))
+    return query
+
+
+def counts_by_status(meeting=None) -> dict[str, int]:
+    query = _filtered(
+        db.select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status), meeting=meeting
+    )
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update(dict(db.session.execute(query).all()))
+    return counts
+
+
+def outbox_page(*, meeting=None, status=None, search=None, page=1):
+    """The newest messages first, without their bodies (a list never needs them)."""
+    query = _filtered(
+        db.select(OutboxMessage)
+        .options(
+            joinedload(OutboxMessage.meeting),
+            defer(OutboxMessage.body_text, raiseload=True),
+            defer(OutboxMessage.body_html, raiseload=True),
+        )
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+        meeting=meeting,
+        status=status,
+        search=search,
+    )
+    per_page = current_app.config.get("PER_PAGE", 50)
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
+
+
+def get_message(message_id) -> OutboxMessage:
+    message = db.session.get(OutboxMessage, message_id, options=[joinedload(OutboxMessage.meeting)])
+    if message is None:
+        raise NotFound(_("There is no such email in the outbox."))
+    return message
+
+
+def _transition(message, from_statuses, **values) -> bool:
+    """Change a message's status only if it is still in one of `from_statuses`: a worker may have
+    claimed it since the page was shown, and a message being sent must not be touched."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status.in_(from_statuses))
+        .values(**values, updated_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def _retry_values():
+    # A retry starts over: a full set of attempts, from now.
+    return {
+        "status": OutboxStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "lease_expires_at": None,
+        "claimed_by": None,
+    }
+
+
+def retry_message(message_id) -> OutboxMessage:
+    message = get_message(message_id)
+    if not _transition(message, [OutboxStatus.FAILED], **_retry_values()):
+        raise Conflict(_("Only an email that failed can be retried."))
+    audit.record(
+        "outbox.retry",
+        meeting=message.meeting,
+        obj=message,
+        summary=f"Retry email “{message.subject}” to {', '.join(message.recipient_list)}",
+    )
+    return message
+
+
+def cancel_message(message_id) -> OutboxMessage:
+    message = get_message(message_id)
+    if not _transition(message, [OutboxStatus.QUEUED, OutboxStatus.FAILED], status=OutboxStatus.CANCELLED):
+        db.session.refresh(message)
+        if message.status == OutboxStatus.SENDING:
+            raise Conflict(_("This email is being sent right now and can no longer be cancelled."))
+        raise Conflict(_("Only an email that is waiting to be sent can be cancelled."))
+    audit.record(
+        "outbox.cancel",
+        meeting=message.meeting,
+        obj=message,
+        summary=f"Cancel email “{message.subject}” to {', '.join(message.recipient_list)}",
+    )
+    return message
+
+
+def retry_failed(*, meeting=None, ids=None) -> int:
+    """Queue again every failed message (of a meeting, or among `ids`); returns how many.
+
+    One audit entry per meeting concerned, with the number of messages retried."""
+    from ..meetings.models import Meeting
+
+    failed = _filtered(
+        db.select(OutboxMessage.meeting_id, func.count(OutboxMessage.id))
+        .where(OutboxMessage.status == OutboxStatus.FAILED)
+        .group_by(OutboxMessage.meeting_id),
+        meeting=meeting,
+        ids=ids,
+    )
+    per_meeting = dict(db.session.execute(failed).all())
+    if not per_meeting:
+        return 0
+    statement = _filtered(
+        update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED), meeting=meeting, ids=ids
+    ).values(**_retry_values(), updated_at=utcnow())
+    retried = db.session.execute(statement.execution_options(synchronize_session=False)).rowcount
+    meetings = {
+        m.id: m for m in db.session.scalars(db.select(Meeting).where(Meeting.id.in_([k for k in per_meeting if k])))
+    }
+    for meeting_id, count in per_meeting.items():
+        audit.record(
+            "outbox.retry_failed",
+            meeting=meetings.get(meeting_id),
+            summary=f"Retry {count} failed emails",
+            details={"count": count, "selected": ids is not None},
+        )
+    return retried
