@@ -15,7 +15,13 @@ from meeting.extensions import db
 def sample_url(rule):
     values = {}
     for name, converter in rule._converters.items():
-        values[name] = 1 if type(converter).__name__ in ("IntegerConverter", "FloatConverter") else "x"
+        kind = type(converter).__name__
+        if kind in ("IntegerConverter", "FloatConverter"):
+            values[name] = 1
+        elif kind == "AnyConverter":
+            values[name] = sorted(converter.items)[0]
+        else:
+            values[name] = "x"
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -146,3 +152,10 @@ def test_a_write_refused_by_a_database_constraint_answers_409_and_saves_nothing(
     assert "Someone else just saved this" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+
+
+def test_a_method_not_allowed_says_which_methods_are(client):
+    response = client.delete("/login")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"] and "POST" in response.headers["Allow"]
+    assert "Not allowed" in response.get_data(as_text=True)

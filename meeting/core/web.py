@@ -48,11 +48,12 @@ def wants_json():
     return request.path.startswith("/api/")
 
 
-def error_page(status, title, message):
+def error_page(status, title, message, headers=None):
+    headers = headers or {}
     if wants_json():
         code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
-        return {"error": {"code": code.get(status, "error"), "message": message, "fields": {}}}, status
-    return render_template("error.html", status=status, title=title, message=message), status
+        return {"error": {"code": code.get(status, "error"), "message": message, "fields": {}}}, status, headers
+    return render_template("error.html", status=status, title=title, message=message), status, headers
 
 
 def handle_http_error(error: HTTPException):
@@ -68,7 +69,9 @@ def handle_http_error(error: HTTPException):
         429: (_("Too many requests"), _("Please wait a moment before trying again.")),
     }
     title, message = messages.get(error.code, (error.name, _("The request could not be completed.")))
-    return error_page(error.code or 500, title, message)
+    # Keep what the error itself says in headers: Allow on 405, Retry-After on 429...
+    headers = {key: value for key, value in error.get_headers() if key.lower() != "content-type"}
+    return error_page(error.code or 500, title, message, headers)
 
 
 def handle_csrf_error(error: CSRFError):
