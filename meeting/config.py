@@ -37,4 +37,14 @@ class DefaultConfig:
     LOGIN_LOCK_MINUTES = 15
 
     PER_PAGE = 50
+    CREDENTIALS_MAX_BYTES = 10 * 1024 * 1024  # a note verbale or letter of appointment, scanned
+    DOCUMENT_MAX_BYTES = 50 * 1024 * 1024  # one language version of a study
+    # The whole request: the largest upload and the rest of its form. A larger request is answered
+    # with the "File too large" page (413); the documents module raises this limit when
+    # DOCUMENT_MAX_BYTES is set higher. Files are spooled to disk while the form is parsed; only
+    # the text fields are held in memory, up to MAX_FORM_MEMORY_SIZE.
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 500 * 1024
+    # A URL prefix such as /protected/ mapped by the front web server (nginx `internal` location) to
+    # STORAGE_DIR: downloads then answer with `X-Accel-Redirect: <prefix><storage key>` and no body.
+    X_ACCEL_REDIRECT = None

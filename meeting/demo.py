@@ -1,8 +1,11 @@
 """`flask demo`: seeds a meeting modelled on the Ad hoc Informal Meeting on the Protection of
 Audiovisual Performances (WIPO, Geneva, 6 and 7 November 2003), with its dates moved four weeks
 ahead so that registration is open, the directory of States, a few IGOs and NGOs, and an
-organizer account. Every object is looked up before it is created, so running it twice changes
-nothing."""
+organizer account, its agenda and four background studies (sample PDF files in English and
+French), and the program of its information session: four confirmed (fictional)
+speakers on performing, creating and producing audiovisual works between an opening statement, a
+discussion and a closing statement, published. Every object is looked up before it is created, so
+running it twice changes nothing."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -12,11 +15,13 @@ from flask.cli import with_appcontext
 from .accounts.models import User
 from .accounts.services import create_organizer
 from .core.models import utcnow
-from .core.timeutil import to_utc
+from .core.timeutil import to_local, to_utc
 from .directory.models import Accreditation, Contact, Organization, OrganizationKind
 from .directory.services import seed_states
+from .documents.demo import seed_documents
 from .extensions import db
 from .meetings.models import Meeting, MeetingKind, MeetingStatus, ProgramSession, SessionKind
+from .program.models import OfferStatus, Perspective, ProgramState, Slot, SlotKind, Speaker, SpeakerOffer
 
 DEMO_SLUG = "avp-informal"
 DEMO_ORGANIZER = "organizer@meeting.example"
@@ -111,6 +116,119 @@ SESSIONS = [
 ]
 
 
+# The invited speakers (fictional): (name, affiliation, perspective, email, language, timezone, biography)
+SPEAKERS = [
+    (
+        "Amara Okafor",
+        "Screen and stage actress; performers' union delegate, Lagos",
+        Perspective.PERFORMER,
+        "amara.okafor@speakers.example",
+        "en",
+        "Africa/Lagos",
+        "Actress in **film and television** for twenty years, and a delegate of her national performers' "
+        "union in negotiations with broadcasters.",
+    ),
+    (
+        "Lucía Fernández Ortega",
+        "Screenwriter and film director, Buenos Aires",
+        Perspective.CREATOR,
+        "lucia.fernandez@speakers.example",
+        "es",
+        "America/Argentina/Buenos_Aires",
+        "Writer and director of three feature films and a television series; she teaches screenwriting.",
+    ),
+    (
+        "Henrik Lindqvist",
+        "Independent film producer, Stockholm",
+        Perspective.PRODUCER,
+        "henrik.lindqvist@speakers.example",
+        "en",
+        "Europe/Stockholm",
+        "Producer of documentaries and feature films co-produced across *several countries*.",
+    ),
+    (
+        "Claire Dubois-Mensah",
+        "Professor of intellectual property law, Dakar",
+        Perspective.OTHER,
+        "claire.duboismensah@speakers.example",
+        "fr",
+        "Africa/Dakar",
+        "Author of comparative studies of performers' contracts and remuneration.",
+    ),
+]
+
+# The information session, on the first day: (local start, minutes, kind, topic, speaker's email)
+INFORMATION_SESSION_SLOTS = [
+    (time(10, 30), 10, SlotKind.STATEMENT, "Opening of the information session by the Chair", None),
+    (time(10, 40), 25, SlotKind.TALK, "Performing in audiovisual works", "amara.okafor@speakers.example"),
+    (time(11, 5), 25, SlotKind.TALK, "Creating audiovisual works", "lucia.fernandez@speakers.example"),
+    (time(11, 30), 25, SlotKind.TALK, "Producing audiovisual works", "henrik.lindqvist@speakers.example"),
+    (
+        time(11, 55),
+        25,
+        SlotKind.TALK,
+        "Performers' contracts and remuneration in practice",
+        "claire.duboismensah@speakers.example",
+    ),
+    (time(12, 20), 30, SlotKind.DISCUSSION, "Questions and discussion", None),
+    (time(12, 50), 10, SlotKind.STATEMENT, "Closing of the information session", None),
+]
+
+
+def seed_program(meeting) -> dict[str, int]:
+    """The speakers, the slots of the information session (with confirmed offers) and the
+    program's publication, each created only if missing."""
+    added = {"speakers": 0, "slots": 0}
+    speakers = {}
+    for name, affiliation, perspective, email, language, timezone, biography in SPEAKERS:
+        speaker = db.session.scalar(db.select(Speaker).where(Speaker.meeting_id == meeting.id, Speaker.email == email))
+        if speaker is None:
+            speaker = Speaker(
+                meeting=meeting,
+                name=name,
+                affiliation=affiliation,
+                perspective=perspective,
+                email=email,
+                language=language,
+                timezone=timezone,
+                biography=biography,
+            )
+            db.session.add(speaker)
+            added["speakers"] += 1
+        speakers[email] = speaker
+    db.session.flush()
+
+    session = next((s for s in meeting.sessions if s.kind == SessionKind.INFORMATION_SESSION), None)
+    has_slots = session is not None and db.session.scalar(
+        db.select(Slot.id).where(Slot.program_session_id == session.id).limit(1)
+    )
+    if session is not None and not has_slots:
+        day = to_local(session.starts_at, meeting.timezone).date()
+        for position, (start, minutes, kind, topic, email) in enumerate(INFORMATION_SESSION_SLOTS):
+            slot = Slot(
+                session=session,
+                starts_at=to_utc(datetime.combine(day, start), meeting.timezone),
+                duration_minutes=minutes,
+                kind=kind,
+                topic=topic,
+                position=position,
+            )
+            db.session.add(slot)
+            db.session.flush()
+            if email is not None:
+                speaker = speakers[email]
+                offer = SpeakerOffer(
+                    slot_id=slot.id, speaker_id=speaker.id, status=OfferStatus.CONFIRMED, answered_at=utcnow()
+                )
+                offer.renew_token()
+                db.session.add(offer)
+                slot.speaker = speaker
+            added["slots"] += 1
+    if db.session.get(ProgramState, meeting.id) is None:
+        db.session.add(ProgramState(meeting_id=meeting.id, published_at=utcnow()))
+    return added
+
+
 def seed_demo(today: date | None = None) -> dict[str, int]:
     """Create what is missing of the demo; return how many objects of each kind were added."""
     today = today or date.today()
@@ -169,6 +287,11 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
         db.session.add(meeting)
         added["meetings"] += 1
         added["sessions"] += len(SESSIONS)
+
+    db.session.flush()
+    meeting = db.session.scalar(db.select(Meeting).where(Meeting.slug == DEMO_SLUG))
+    added.update(seed_program(meeting))
+    added.update(seed_documents(meeting))
 
     if db.session.scalar(db.select(User.id).where(User.email == DEMO_ORGANIZER)) is None:
         create_organizer(DEMO_ORGANIZER, DEMO_PASSWORD, name="Demo Organizer", admin=True)

@@ -99,3 +99,220 @@ def make_outbox_message(meeting=None, **fields):
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def make_organizations(count, *, kind="ngo", languages=("en", "fr", "es"), **fields):
+    """`count` active organizations, each with one focal point, their preferred languages taken in
+    turn from `languages`."""
+    organizations = []
+    for number in range(1, count + 1):
+        values = {
+            "kind": kind,
+            "name_en": f"Organization {number:04d}",
+            "preferred_language": languages[(number - 1) % len(languages)],
+        }
+        values.update(fields)
+        organization = Organization(**values)
+        organization.contacts = [Contact(email=f"focal.point@org{number}.example.org")]
+        organizations.append(organization)
+    db.session.add_all(organizations)
+    db.session.flush()
+    return organizations
+
+
+def make_invitation(meeting, organization, **fields):
+    """An invitation as `invite` leaves it: queued, with a token (`invitation.token()` gives it)."""
+    from meeting.invitations.models import Invitation
+
+    values = {
+        "recipients": "\n".join(organization.focal_point_emails),
+        "language": organization.preferred_language,
+        "status": "queued",
+        "queued_at": utcnow(),
+        "reminders_sent": 0,
+    }
+    values.update(fields)
+    invitation = Invitation(meeting_id=meeting.id, organization_id=organization.id, **values)
+    invitation.renew_token()
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation
+
+
+def make_registration(meeting, organization=None, **fields):
+    """A registration as `register` leaves it (confirmed unless told otherwise), with its personal
+    link's token: `registration.token()` gives it. Without an organization it is an "other" one."""
+    from meeting.registration.models import Registration
+
+    number = db.session.scalar(db.select(db.func.count()).select_from(Registration)) + 1
+    values = {
+        "role": "delegate",
+        "given_name": "Delegate",
+        "family_name": f"Number {number}",
+        "email": f"delegate{number}@example.org",
+        "preferred_language": "en",
+        "attendance": "in_person",
+        "status": "confirmed",
+        "organization_name_other": "" if organization is not None else "Independent Observers",
+    }
+    values.update(fields)
+    if values["status"] == "waitlisted":
+        values.setdefault("waitlisted_at", utcnow())
+    registration = Registration(
+        meeting_id=meeting.id, organization_id=organization.id if organization is not None else None, **values
+    )
+    registration.renew_token()
+    db.session.add(registration)
+    db.session.flush()
+    return registration
+
+
+def make_speaker(meeting, **fields):
+    """A speaker of `meeting` (the program module)."""
+    from meeting.program.models import Speaker
+
+    values = {
+        "name": "Amara Okafor",
+        "affiliation": "Screen performer, Lagos",
+        "perspective": "performer",
+        "email": "amara.okafor@example.org",
+        "language": "en",
+        "timezone": "",
+        "biography": "",
+    }
+    values.update(fields)
+    speaker = Speaker(meeting=meeting, **values)
+    db.session.add(speaker)
+    db.session.flush()
+    return speaker
+
+
+def make_slot(session, **fields):
+    """A talk at the start of `session`, 30 minutes long."""
+    from meeting.program.models import Slot
+
+    values = {
+        "starts_at": session.starts_at,
+        "duration_minutes": 30,
+        "topic": "Performing for the screen",
+        "kind": "talk",
+    }
+    values.update(fields)
+    slot = Slot(session=session, **values)
+    db.session.add(slot)
+    db.session.flush()
+    return slot
+
+
+def make_offer(slot, speaker, status="offered", **fields):
+    """`slot` offered to `speaker` (and held for them), as `offer_slot` leaves it, or in `status`;
+    `offer.token()` gives the speaker's link token."""
+    from meeting.program.models import SpeakerOffer
+
+    offer = SpeakerOffer(slot_id=slot.id, speaker_id=speaker.id, status=status, **fields)
+    offer.renew_token()
+    if status in ("offered", "confirmed"):
+        slot.speaker = speaker
+    if status != "offered":
+        offer.answered_at = fields.get("answered_at", utcnow())
+    db.session.add(offer)
+    db.session.flush()
+    return offer
+
+
+def publish_program(meeting, **fields):
+    """Mark the program of `meeting` as published (without the conflict check of the service)."""
+    from meeting.program.models import ProgramState
+
+    state = ProgramState(meeting_id=meeting.id, published_at=fields.pop("published_at", utcnow()), **fields)
+    db.session.add(state)
+    db.session.flush()
+    return state
+
+
+def make_document(meeting, **fields):
+    """A published public study of `meeting` (the documents module), last in the list."""
+    from meeting.documents.models import Document
+
+    position = db.session.scalar(
+        db.select(db.func.coalesce(db.func.max(Document.position), 0)).where(Document.meeting_id == meeting.id)
+    )
+    values = {
+        "symbol": "AVP/IM/03/4",
+        "title": "Study on the transfer of rights and private international law",
+        "kind": "study",
+        "access": "public",
+        "position": position + 1,
+        "published_at": utcnow(),
+    }
+    values.update(fields)
+    document = Document(meeting_id=meeting.id, **values)
+    db.session.add(document)
+    db.session.flush()
+    return document
+
+
+def make_document_file(document, language="en", content=b"%PDF-1.4\n%sample\n%%EOF\n", **fields):
+    """A current `language` version of `document`, its bytes written to the storage directory."""
+    import hashlib
+    import secrets
+
+    from meeting.core.storage import path_for
+    from meeting.documents.models import DocumentFile
+
+    token = secrets.token_hex(16)
+    key = f"{token[:2]}/{token}"
+    path = path_for(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    values = {
+        "original_name": f"study_{language}.pdf",
+        "content_type": "application/pdf",
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "storage_key": key,
+        "uploaded_at": utcnow(),
+    }
+    values.update(fields)
+    file = DocumentFile(document_id=document.id, language=language, **values)
+    db.session.add(file)
+    db.session.flush()
+    db.session.expire(document, ["files", "current_files"])
+    return file
+
+
+def make_delegations(meeting, count, *, start=1, kinds=("member_state", "observer_state", "igo", "ngo"), **fields):
+    """`count` organizations of the directory taken in turn from `kinds`, each with one registration
+    in `meeting` (confirmed, consenting to the public list, unless `fields` say otherwise); returns
+    the registrations."""
+    from meeting.registration.models import Registration
+
+    registrations = []
+    for number in range(start, start + count):
+        organization = Organization(
+            kind=kinds[number % len(kinds)],
+            name_en=f"Delegation {number:04d}",
+            name_fr=f"Délégation {number:04d}",
+            name_es=f"Delegación {number:04d}",
+        )
+        db.session.add(organization)
+        db.session.flush()
+        values = {
+            "role": "head_of_delegation" if number % 2 else "delegate",
+            "salutation": "ms" if number % 2 else "mr",
+            "given_name": f"Given{number}",
+            "family_name": f"Family{number}",
+            "function": "Counsellor",
+            "email": f"participant{number}@example.org",
+            "preferred_language": "en",
+            "attendance": "in_person",
+            "status": "confirmed",
+            "consent_public_list": True,
+        }
+        values.update(fields)
+        registration = Registration(meeting_id=meeting.id, organization_id=organization.id, **values)
+        registration.renew_token()
+        registrations.append(registration)
+    db.session.add_all(registrations)
+    db.session.flush()
+    return registrations

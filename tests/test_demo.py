@@ -8,10 +8,12 @@ from meeting.core.audit import AuditEntry
 from meeting.directory.models import Contact, Organization
 from meeting.extensions import db
 from meeting.meetings.models import Meeting, ProgramSession
+from meeting.program.models import ProgramState, Slot, Speaker, SpeakerOffer
+from meeting.program.services import find_conflicts, program_as_dict
 
 from . import factories
 
-MODELS = (Meeting, ProgramSession, Organization, Contact, User, AuditEntry)
+MODELS = (Meeting, ProgramSession, Organization, Contact, User, AuditEntry, Speaker, Slot, SpeakerOffer, ProgramState)
 
 
 def row_counts():
@@ -40,6 +42,30 @@ def test_demo_seeds_the_audiovisual_performances_meeting(app, runner, client):
         assert db.session.scalar(db.select(User).where(User.email == "organizer@meeting.example")).is_admin
     page = client.get("/meetings/avp-informal").get_data(as_text=True)
     assert "Audiovisual Performances" in page and "Geneva" in page
+
+
+def test_demo_information_session_has_four_confirmed_speakers_and_a_published_program(app, runner, client):
+    runner.invoke(args=["demo"])
+    with app.app_context():
+        meeting = db.session.scalar(db.select(Meeting).where(Meeting.slug == "avp-informal"))
+        speakers = db.session.scalars(db.select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
+        assert sorted(speaker.perspective for speaker in speakers) == ["creator", "other", "performer", "producer"]
+        offers = db.session.scalars(db.select(SpeakerOffer)).all()
+        assert len(offers) == 4 and {offer.status for offer in offers} == {"confirmed"}
+        assert find_conflicts(meeting) == []
+        program = program_as_dict(meeting)
+        assert program["published"] is True
+        [session] = [s for s in program["sessions"] if s["kind"] == "information_session"]
+        kinds = [slot["kind"] for slot in session["slots"]]
+        assert (
+            kinds[0] == "statement" and kinds.count("talk") == 4 and "discussion" in kinds and kinds[-1] == "statement"
+        )
+        names = [slot["speaker"]["name"] for slot in session["slots"] if slot["speaker"]]
+        assert len(names) == 4 and sorted(names) == sorted(speaker.name for speaker in speakers)
+        assert session["slots"][1]["starts_at"].startswith(f"{meeting.starts_on.isoformat()}T10:40:00+")
+    page = client.get("/meetings/avp-informal").get_data(as_text=True)
+    assert "Amara Okafor" in page and "Henrik Lindqvist" in page and "Questions and discussion" in page
+    assert client.get("/meetings/avp-informal/program.ics").get_data(as_text=True).count("BEGIN:VEVENT") == 7
 
 
 def test_running_the_demo_twice_changes_nothing(app, runner):

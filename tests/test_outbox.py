@@ -809,3 +809,67 @@ def test_a_test_email_to_an_invalid_address_is_refused_next_to_the_field(app, or
     assert 'aria-invalid="true"' in response.get_data(as_text=True)
     with app.app_context():
         assert outbox_rows() == []
+
+
+# --- Attachments ----------------------------------------------------------------------------------
+
+ICS = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Meeting//Program//EN\r\nBEGIN:VEVENT\r\nUID:slot-1\r\n"
+    b"DTSTAMP:20261106T093000Z\r\nDTSTART:20261106T093000Z\r\nSUMMARY:Performing\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def test_an_email_with_an_ics_attachment_arrives_with_the_attachment(make_mail_app, smtp_server):
+    app = make_mail_app(smtp_server.port)
+    with app.app_context():
+        queue_test_message(1, attachments=[("avp-slot-1.ics", "text/calendar", ICS)])
+        db.session.commit()
+        report = deliver(batch=10, worker_id="worker-1")
+        assert report.sent == 1
+
+    [received] = smtp_server.received
+    [attachment] = list(received.message.iter_attachments())
+    assert attachment.get_filename() == "avp-slot-1.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_payload(decode=True) == ICS
+    assert "This is a test message" in received.message.get_body(("plain",)).get_content()
+
+
+def test_a_batch_loads_its_attachments_in_one_query(make_mail_app, smtp_server):
+    app = make_mail_app(smtp_server.port)
+    with app.app_context():
+        for n in range(4):
+            queue_test_message(
+                n, attachments=[(f"slot-{n}.ics", "text/calendar", ICS), ("note.txt", "text/plain", b"n")]
+            )
+        queue_test_message(9)
+        db.session.commit()
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            report = deliver(batch=10, worker_id="worker-1")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert report.sent == 5
+    assert len([sql for sql in statements if "FROM outbox_attachments" in sql]) == 1
+    files = sorted(
+        part.get_filename() for received in smtp_server.received for part in received.message.iter_attachments()
+    )
+    assert files == ["note.txt"] * 4 + [f"slot-{n}.ics" for n in range(4)]
+
+
+@pytest.mark.parametrize(
+    "attachment",
+    [
+        ("bad\nname.ics", "text/calendar", ICS),
+        ("slot.ics", "text/calendar; method=PUBLISH", ICS),
+        ("slot.ics", "text/calendar", "text"),
+    ],
+)
+def test_an_invalid_attachment_is_refused_and_nothing_is_queued(app, attachment):
+    with app.app_context():
+        with pytest.raises(DomainError):
+            queue_test_message(1, attachments=[attachment])
+        db.session.commit()
+        assert outbox_rows() == []

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.models import utcnow
 from ..extensions import db, mail
-from .models import OutboxMessage, OutboxStatus
+from .models import OutboxAttachment, OutboxMessage, OutboxStatus
 from .services import mail_server_configured
 
 log = logging.getLogger("meeting.mail")
@@ -112,7 +112,7 @@ def _give_up_abandoned(now) -> None:
     )
 
 
-def _envelope(message: OutboxMessage) -> _Envelope:
+def _envelope(message: OutboxMessage, attachments: list[OutboxAttachment]) -> _Envelope:
     name = message.recipient_name
     mail_message = Message(
         subject=message.subject,
@@ -122,6 +122,8 @@ def _envelope(message: OutboxMessage) -> _Envelope:
         extra_headers={"Content-Language": message.language, "Auto-Submitted": "auto-generated"},
     )
     mail_message.msgId = message.message_id
+    for attachment in attachments:
+        mail_message.attach(attachment.filename, attachment.content_type, attachment.content)
     return _Envelope(id=message.id, attempts=message.attempts, message=mail_message)
 
 
@@ -165,7 +167,14 @@ def _claim(batch: int, worker_id: str, now: datetime) -> list[_Envelope]:
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .execution_options(populate_existing=True)
         ).all()
-        envelopes = [_envelope(message) for message in messages]
+        attachments: dict[int, list[OutboxAttachment]] = {}
+        for attachment in db.session.scalars(
+            db.select(OutboxAttachment)
+            .where(OutboxAttachment.message_id.in_(claimed_ids))
+            .order_by(OutboxAttachment.id)
+        ):
+            attachments.setdefault(attachment.message_id, []).append(attachment)
+        envelopes = [_envelope(message, attachments.get(message.id, [])) for message in messages]
     db.session.commit()
     return envelopes
 

@@ -2,14 +2,14 @@
 action that caused it, then sent by a delivery worker (`flask outbox deliver`).
 
 `recipients` holds the To addresses as text, one address per line (searchable with LIKE on every
-database). Attachments are not supported yet; when they are, they belong in their own table
-(`outbox_attachments`, one row per file pointing at `outbox_messages.id` and a storage key), so this
-table keeps one row per email and the due-messages query stays narrow."""
+database). Attachments (a speaker's slot as an .ics file...) are small and live in their own table,
+`outbox_attachments`, one row per file, so this table keeps one row per email and the due-messages
+query stays narrow."""
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.models import TimestampMixin, UTCDateTime, utcnow
@@ -73,6 +73,10 @@ class OutboxMessage(TimestampMixin, db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     meeting = relationship("Meeting")
+    # Loaded on purpose only: the delivery worker reads a batch's attachments in one query.
+    attachments: Mapped[list["OutboxAttachment"]] = relationship(
+        back_populates="message", order_by="OutboxAttachment.id", cascade="all, delete-orphan"
+    )
 
     @property
     def recipient_list(self) -> list[str]:
@@ -81,3 +85,17 @@ class OutboxMessage(TimestampMixin, db.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+
+
+class OutboxAttachment(db.Model):
+    """A file sent with an email, kept with it until the email is gone."""
+
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="attachments")

@@ -5,6 +5,7 @@ in the recipient's language and adds an `OutboxMessage` to the caller's transact
 exists exactly when the action that caused it is committed. Nothing here talks to an SMTP server;
 the delivery worker (`delivery.py`) does, later."""
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from email.utils import make_msgid, parseaddr
@@ -21,9 +22,13 @@ from ..core import audit
 from ..core.errors import Conflict, DomainError, NotFound
 from ..core.models import utcnow
 from ..extensions import db
-from .models import NAME_LENGTH, SUBJECT_LENGTH, OutboxMessage, OutboxStatus
+from .models import NAME_LENGTH, SUBJECT_LENGTH, OutboxAttachment, OutboxMessage, OutboxStatus
 
 Subject = str | Callable[[], str]
+# (file name, content type such as "text/calendar", content)
+Attachment = tuple[str, str, bytes]
+
+CONTENT_TYPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
 
 def mail_server_configured() -> bool:
@@ -77,6 +82,28 @@ def _check_recipients(to) -> list[str]:
     return cleaned
 
 
+def _check_attachments(attachments) -> list[Attachment]:
+    files = []
+    for filename, content_type, content in attachments:
+        filename, content_type = (filename or "").strip(), (content_type or "").strip().lower()
+        if not filename or len(filename) > 255 or _has_line_break(filename) or "/" in filename or "\\" in filename:
+            raise DomainError(
+                _("The attachment name %(name)s is not valid; no email was queued.", name=repr(filename)),
+                fields={"attachments": ["invalid name"]},
+            )
+        if not CONTENT_TYPE_PATTERN.fullmatch(content_type) or len(content_type) > 100:
+            raise DomainError(
+                _("The attachment type %(type)s is not valid; no email was queued.", type=repr(content_type)),
+                fields={"attachments": ["invalid type"]},
+            )
+        if not isinstance(content, bytes):
+            raise DomainError(
+                _("An attachment must be bytes; no email was queued."), fields={"attachments": ["not bytes"]}
+            )
+        files.append((filename, content_type, content))
+    return files
+
+
 def _shorten(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
@@ -113,14 +140,17 @@ def queue_email(
     cause: str,
     cause_object=None,
     recipient_name: str = "",
+    attachments: Iterable[Attachment] = (),
 ) -> OutboxMessage:
     """Render an email in the recipient's language and add it to the outbox, in the caller's transaction.
 
     `subject` is a string, a lazy string (`lazy_gettext`) or a callable returning one; it is turned
     into text under the recipient's language. The template gets `context` plus `language`,
-    `recipient_name`, `subject` and `meeting`. A line break in an address, the recipient's name or
-    the subject is refused with a DomainError (it could inject mail headers)."""
+    `recipient_name`, `subject` and `meeting`. `attachments` are (file name, content type, bytes).
+    A line break in an address, the recipient's name, the subject or a file name is refused with a
+    DomainError (it could inject mail headers)."""
     recipients = _check_recipients(to)
+    files = _check_attachments(attachments)
     recipient_name = (recipient_name or "").strip()
     if _has_line_break(recipient_name):
         raise DomainError(
@@ -155,6 +185,10 @@ def queue_email(
         attempts=0,
         next_attempt_at=utcnow(),
         message_id=make_msgid(domain=_message_id_domain()),
+        attachments=[
+            OutboxAttachment(filename=filename, content_type=content_type, content=content)
+            for filename, content_type, content in files
+        ],
     )
     db.session.add(message)
     return message

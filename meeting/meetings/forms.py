@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     IntegerField,
@@ -64,6 +65,10 @@ class MeetingForm(FlaskForm):
     )
     capacity = IntegerField(MEETING_FIELD_LABELS["capacity"], validators=[Optional()])
     per_delegation_limit = IntegerField(MEETING_FIELD_LABELS["per_delegation_limit"], validators=[Optional()])
+    requires_credentials = BooleanField(MEETING_FIELD_LABELS["requires_credentials"])
+    modification_deadline = DateTimeLocalField(
+        MEETING_FIELD_LABELS["modification_deadline"], validators=[Optional()], format=LOCAL_DATETIME_FORMATS
+    )
     languages = MultiCheckboxField(
         MEETING_FIELD_LABELS["languages"],
         validate_choice=False,
@@ -80,7 +85,7 @@ class MeetingForm(FlaskForm):
         """The form filled in with a meeting's values, times in the meeting's timezone."""
         data = {name: getattr(meeting, name) for name in MEETING_FIELD_LABELS}
         data["languages"] = meeting.language_codes
-        for name in ("registration_opens_at", "registration_closes_at"):
+        for name in ("registration_opens_at", "registration_closes_at", "modification_deadline"):
             data[name] = _local(data[name], meeting.timezone)
         return cls(data=data)
 

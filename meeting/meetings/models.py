@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.models import TimestampMixin, UTCDateTime, utcnow
@@ -113,9 +113,21 @@ class Meeting(TimestampMixin, db.Model):
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     capacity: Mapped[int | None]
     per_delegation_limit: Mapped[int | None]
+    # Registrants send a note verbale or letter of appointment, and the Secretariat checks it
+    # before anyone is confirmed.
+    requires_credentials: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Until when registrants may change their details (registration closing time when not set).
+    modification_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped by every decision on seats (registration/services.py): the UPDATE is the lock that
+    # serialises those decisions, on PostgreSQL (row lock) and SQLite (database write lock) alike.
+    registrations_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Comma-separated language codes in the order of preference, e.g. "en,fr,es".
     languages: Mapped[str] = mapped_column(String(60), default="en")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The list of participants is public from this moment (None: organizers have not published it),
+    # as the final edition or the provisional one (registration/participants.py).
+    participants_list_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    participants_list_final: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     sessions: Mapped[list["ProgramSession"]] = relationship(
         back_populates="meeting",

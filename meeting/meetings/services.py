@@ -40,6 +40,8 @@ MEETING_FIELD_LABELS = {
     "registration_closes_at": _l("Registration closes"),
     "capacity": _l("Capacity"),
     "per_delegation_limit": _l("Places per delegation"),
+    "requires_credentials": _l("Registrants must send credentials"),
+    "modification_deadline": _l("Registrants may change their details until"),
     "languages": _l("Languages offered"),
 }
 
@@ -176,6 +178,11 @@ def update_meeting(meeting, data) -> Meeting:
         summary=_("Changed: %(fields)s.", fields=", ".join(str(MEETING_FIELD_LABELS[name]) for name in changes)),
         details={"changes": {name: _jsonable(pair) for name, pair in changes.items()}},
     )
+    if {"capacity", "per_delegation_limit"} & changes.keys():
+        # More room: the waiting list moves up at once (and each promoted registrant is emailed).
+        from ..registration.services import fill_free_seats  # registration builds on meetings
+
+        fill_free_seats(meeting)
     return meeting
 
 
@@ -252,7 +259,7 @@ def _clean_meeting(data, meeting) -> dict:
         errors.add("ends_on", _("The last day cannot be before the first day."))
         dates_valid = False
 
-    for name in ("registration_opens_at", "registration_closes_at"):
+    for name in ("registration_opens_at", "registration_closes_at", "modification_deadline"):
         if name in values and values[name] is not None:
             if not isinstance(values[name], datetime):
                 errors.add(name, _("Give a date and a time."))
@@ -269,6 +276,9 @@ def _clean_meeting(data, meeting) -> dict:
         and closes <= opens
     ):
         errors.add("registration_closes_at", _("Registration must close after it opens."))
+
+    if "requires_credentials" in values:
+        values["requires_credentials"] = bool(values["requires_credentials"])
 
     for name in ("capacity", "per_delegation_limit"):
         if name in values:
@@ -376,6 +386,9 @@ def update_session(session, data) -> ProgramSession:
     if not changes:
         return session
     db.session.flush()
+    from ..program.services import session_changed  # the program builds on meetings
+
+    session_changed(session, changes)
     record(
         "session.update",
         meeting=meeting,

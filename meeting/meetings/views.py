@@ -7,7 +7,9 @@ from flask_login import current_user
 from ..core.audit import entries_for_meeting
 from ..core.errors import DomainError
 from ..core.manage import manage_blueprint
+from ..documents import services as document_services
 from ..extensions import db
+from ..program import services as program_services
 from . import services
 from .forms import MeetingForm, ProgramSessionForm
 
@@ -65,6 +67,8 @@ def show(slug):
         "meetings/show.html",
         meeting=meeting,
         preview=preview,
+        program=program_services.public_program(meeting),
+        documents=document_services.public_listing(meeting),
         registration_state=meeting.registration_state(),
         can_register=REGISTER_ENDPOINT in current_app.view_functions,
     )
