@@ -22,9 +22,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    delete,
-    event,
-    select,
     text,
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
@@ -195,7 +192,7 @@ class Slot(TimestampMixin, db.Model):
     sequence: Mapped[int] = mapped_column(default=0)
 
     # `ProgramSession.slots` is a backref: the sessions belong to the meetings module, which need
-    # not know about slots. Deleting a session deletes its slots in the database (see below).
+    # not know about slots. Deleting a session deletes its slots through the foreign key's ON DELETE CASCADE.
     session: Mapped[ProgramSession] = relationship(
         backref=backref("slots", order_by="(Slot.starts_at, Slot.position, Slot.id)", passive_deletes="all"),
     )
@@ -236,15 +233,6 @@ class Slot(TimestampMixin, db.Model):
 
     def overlaps(self, other: "Slot") -> bool:
         return self.starts_at < other.ends_at and other.starts_at < self.ends_at
-
-
-@event.listens_for(ProgramSession, "after_delete")
-def _delete_slots_of_deleted_session(mapper, connection, target):
-    """What the foreign keys' ON DELETE CASCADE does on PostgreSQL, done here for SQLite too (which
-    does not enforce foreign keys here): a deleted session takes its slots and their offers along."""
-    slot_ids = select(Slot.id).where(Slot.program_session_id == target.id).scalar_subquery()
-    connection.execute(delete(SpeakerOffer).where(SpeakerOffer.slot_id.in_(slot_ids)))
-    connection.execute(delete(Slot).where(Slot.program_session_id == target.id))
 
 
 class SpeakerOffer(TimestampMixin, db.Model):
