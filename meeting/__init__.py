@@ -43,9 +43,9 @@ def create_app(test_config=None):
     web.init_app(app)
     _configure_logging(app)
 
-    from . import accounts, directory, mail, meetings
+    from . import accounts, api, directory, documents, invitations, mail, meetings, program, registration
 
-    for module in (accounts, meetings, directory, mail):
+    for module in (accounts, meetings, directory, mail, invitations, registration, program, documents, api):
         module.init_app(app)
 
     from .demo import demo_command

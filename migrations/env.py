@@ -106,6 +106,8 @@ def run_migrations_online():
             # Batch operations rebuild tables; with foreign keys enforced, dropping the old
             # table would cascade deletes into the rows that refer to it.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            # The PRAGMA began a transaction; end it, or Alembic would run inside it and never commit.
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

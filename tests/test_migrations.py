@@ -6,11 +6,12 @@ import os
 import psycopg
 import pytest
 from flask_migrate import check, downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from meeting import create_app
 from meeting.extensions import db
+from meeting.meetings.models import Meeting
 
 from .conftest import make_config
 
@@ -46,4 +47,27 @@ def test_migrations_upgrade_downgrade_and_match_the_models(empty_database_url, t
         upgrade()
         assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
         check()
+        db.engine.dispose()
+
+
+def test_migrations_keep_the_meetings_of_an_existing_database(empty_database_url, tmp_path):
+    """A database made by the first migration, with a meeting in it, upgrades to head: the new
+    columns get their defaults and nothing is lost."""
+    app = create_app(make_config(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="5ec902552ab8")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO meetings (slug, symbol_prefix, title, kind, description, venue, city, timezone,"
+                    " starts_on, ends_on, chair, status, languages, created_at, updated_at) VALUES ('old', 'OLD',"
+                    " 'An earlier meeting', 'consultation', '', 'Geneva', 'Geneva', 'Europe/Zurich', '2030-01-07',"
+                    " '2030-01-08', '', 'published', 'en', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade()
+        meeting = db.session.scalar(db.select(Meeting).where(Meeting.slug == "old"))
+        assert meeting.title == "An earlier meeting"
+        assert meeting.requires_credentials is False and meeting.registrations_version == 0
+        db.session.remove()
         db.engine.dispose()

@@ -56,6 +56,18 @@ def error_page(status, title, message, headers=None):
     return render_template("error.html", status=status, title=title, message=message), status, headers
 
 
+def drain_request_body(limit=1024**3):
+    """Read and drop the rest of a refused upload (up to `limit` bytes), so that the client reads
+    our answer instead of a reset connection: gunicorn does not drain what the app left unread."""
+    stream = request.environ.get("wsgi.input")
+    remaining = min(request.content_length or 0, limit)
+    while stream is not None and remaining > 0:
+        chunk = stream.read(min(remaining, 65536))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
+
 def handle_http_error(error: HTTPException):
     messages = {
         400: (_("Bad request"), _("The request could not be understood. Please go back and try again.")),
@@ -68,6 +80,8 @@ def handle_http_error(error: HTTPException):
         413: (_("File too large"), _("The file you sent is larger than allowed. Please send a smaller file.")),
         429: (_("Too many requests"), _("Please wait a moment before trying again.")),
     }
+    if error.code == 413:
+        drain_request_body()
     title, message = messages.get(error.code, (error.name, _("The request could not be completed.")))
     # Keep what the error itself says in headers: Allow on 405, Retry-After on 429...
     headers = {key: value for key, value in error.get_headers() if key.lower() != "content-type"}

@@ -95,6 +95,8 @@ class Invitation(TimestampMixin, db.Model):
     # Loaded by `services.invitations_query` from the invitation's latest email in the outbox.
     shown_status: Mapped[str | None] = query_expression()
     email_sent_at: Mapped[datetime | None] = query_expression()
+    # Loaded by `services.invitations_page`: the active registrations made through the invitation.
+    registered: Mapped[int | None] = query_expression()
 
     @property
     def recipient_list(self) -> list[str]:

@@ -27,6 +27,7 @@ from ..extensions import db
 from ..mail.models import OutboxMessage, OutboxStatus
 from ..mail.services import external_url, queue_email, render_email
 from ..meetings.models import Meeting, MeetingStatus
+from ..registration.models import ACTIVE_STATUSES, Registration
 from .models import (
     AWAITING_ANSWER_STATUSES,
     Invitation,
@@ -614,6 +615,17 @@ def _with_delivery():
     )
 
 
+def _registered_count():
+    """How many active registrations (pending, confirmed, waitlisted) came through the invitation, as
+    a subquery correlated to the invitation."""
+    return (
+        db.select(func.count(Registration.id))
+        .where(Registration.invitation_id == Invitation.id, Registration.status.in_(ACTIVE_STATUSES))
+        .correlate(Invitation)
+        .scalar_subquery()
+    )
+
+
 def counts_by_status(meeting) -> dict[str, int]:
     """How many invitations of the meeting show each status (one query)."""
     shown = db.select(_shown_status().label("status")).where(Invitation.meeting_id == meeting.id).subquery("shown")
@@ -625,12 +637,17 @@ def counts_by_status(meeting) -> dict[str, int]:
 
 def invitations_page(meeting, *, status=None, kind=None, page=1, per_page=None):
     """A page of the meeting's invitations in alphabetical order of the organizations, with the status
-    and sending time of their latest email; optionally only those showing `status` or of `kind`."""
+    and sending time of their latest email and the number registered through each; optionally only
+    those showing `status` or of `kind`."""
     query = (
         db.select(Invitation)
         .join(Invitation.organization)
         .where(Invitation.meeting_id == meeting.id)
-        .options(contains_eager(Invitation.organization), *_with_delivery())
+        .options(
+            contains_eager(Invitation.organization),
+            *_with_delivery(),
+            with_expression(Invitation.registered, _registered_count()),
+        )
     )
     if status in set(InvitationStatus):
         query = query.where(_shown_status() == status)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from ..core.errors import DomainError
+from ..core.forms import show_refusal
 from ..core.i18n import get_locale
 from ..core.manage import manage_blueprint
 from ..core.web import safe_next
@@ -27,18 +28,6 @@ REGISTER_ENDPOINT = "registration.register"
 CANDIDATES_SHOWN = 200
 # How many organizations not invited (inactive, no address) the message after inviting names.
 FLASHED_SKIPS = 10
-
-
-def _show_refusal(form, error: DomainError):
-    """Put each message next to its field; flash what belongs to no field of the form."""
-    unplaced = []
-    for name, messages in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, *messages]
-        else:
-            unplaced.extend(messages)
-    if unplaced or not error.fields:
-        flash(" ".join(unplaced) or error.message, "error")
 
 
 # The delegation's pages ------------------------------------------------------------------------
@@ -223,7 +212,7 @@ def new_invitations(slug):
                 if plan.new:
                     email = services.preview(meeting, plan.new[0], form.message.data)
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
             status = 422
         else:
             if action in ("send", "draft"):
@@ -354,7 +343,7 @@ def resend(slug, invitation_id):
         try:
             services.resend(invitation, split_email_lines(form.recipients.data), new_link=form.new_link.data)
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(

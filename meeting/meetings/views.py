@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..core.audit import entries_for_meeting
 from ..core.errors import DomainError
+from ..core.forms import show_refusal
 from ..core.manage import manage_blueprint
 from ..documents import services as document_services
 from ..extensions import db
@@ -34,18 +35,6 @@ def _session_or_404(meeting, session_id):
     if session is None:
         abort(404)
     return session
-
-
-def _show_refusal(form, error: DomainError):
-    """Put each message next to its field; flash what belongs to no field of the form."""
-    unplaced = []
-    for name, messages in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, *messages]
-        else:
-            unplaced.extend(messages)
-    if unplaced or not error.fields:
-        flash(" ".join(unplaced) or error.message, "error")
 
 
 # Public pages ----------------------------------------------------------------------------------
@@ -89,7 +78,7 @@ def new_meeting():
         try:
             meeting = services.create_meeting(form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The meeting “%(title)s” has been created as a draft.", title=meeting.title), "success")
@@ -106,7 +95,7 @@ def edit_meeting(slug):
         try:
             services.update_meeting(meeting, form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The meeting has been saved."), "success")
@@ -163,7 +152,7 @@ def new_session(slug):
         try:
             session = services.add_session(meeting, form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The session “%(title)s” has been added to the program.", title=session.title), "success")
@@ -181,7 +170,7 @@ def edit_session(slug, session_id):
         try:
             services.update_session(session, form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The session “%(title)s” has been saved.", title=session.title), "success")

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..core.errors import DomainError
+from ..core.forms import show_refusal
 from ..core.manage import manage_blueprint
 from ..core.storage import delete_stored, path_for
 from ..extensions import db
@@ -26,18 +27,6 @@ def _meeting_or_404(slug):
     if meeting is None:
         abort(404)
     return meeting
-
-
-def _show_refusal(form, error: DomainError):
-    """Put each message next to its field; flash what belongs to no field of the form."""
-    unplaced = []
-    for name, messages in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, *messages]
-        else:
-            unplaced.extend(messages)
-    if unplaced or not error.fields:
-        flash(" ".join(unplaced) or error.message, "error")
 
 
 def _calendar_response(content: bytes, filename: str):
@@ -239,7 +228,7 @@ def add_slot(slug, session_id):
         try:
             slot = services.add_slot(session, form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The slot “%(slot)s” has been added.", slot=slot.title), "success")
@@ -256,7 +245,7 @@ def edit_slot(slug, slot_id):
         try:
             services.update_slot(slot, form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The slot “%(slot)s” has been saved.", slot=slot.title), "success")
@@ -359,7 +348,7 @@ def new_speaker(slug):
         try:
             speaker = services.add_speaker(meeting, form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("%(name)s has been added to the speakers.", name=speaker.name), "success")
@@ -389,7 +378,7 @@ def edit_speaker(slug, speaker_id):
         try:
             services.update_speaker(speaker, form.values())
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("%(name)s has been saved.", name=speaker.name), "success")
@@ -422,7 +411,7 @@ def upload_photo(slug, speaker_id):
         try:
             previous = services.set_speaker_photo(speaker, form.photo.data)
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             delete_stored(previous)
@@ -451,7 +440,7 @@ def add_availability(slug, speaker_id):
         try:
             services.add_availability(speaker, form.starts_at.data, form.ends_at.data)
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The availability of %(name)s has been saved.", name=speaker.name), "success")

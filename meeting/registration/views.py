@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from ..core.errors import DomainError
+from ..core.forms import show_refusal
 from ..core.i18n import get_locale
 from ..core.manage import manage_blueprint
 from ..core.models import utcnow
@@ -48,18 +49,6 @@ bp = Blueprint("registration", __name__)
 manage_bp = manage_blueprint("registration", __name__, "/meetings/<slug>/registrations")
 
 PER_PAGE = 50
-
-
-def _show_refusal(form, error: DomainError):
-    """Put each message next to its field; flash what belongs to no field of the form."""
-    unplaced = []
-    for name, messages in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, *messages]
-        else:
-            unplaced.extend(messages)
-    if unplaced or not error.fields:
-        flash(" ".join(unplaced) or error.message, "error")
 
 
 # Public pages ----------------------------------------------------------------------------------
@@ -115,11 +104,11 @@ def register(slug):
                     meeting, form.details(), invitation=invitation, credentials=form.credentials.data
                 )
             except services.AlreadyRegistered as error:
-                _show_refusal(form, error)
+                show_refusal(form, error)
                 already_registered = True
                 access_form.email.data = form.email.data
             except DomainError as error:
-                _show_refusal(form, error)
+                show_refusal(form, error)
             else:
                 db.session.commit()
                 flash(_registered_message(registration), "success")
@@ -186,7 +175,7 @@ def personal(token):
             try:
                 changes = services.update_details(registration, form.values(), credentials=form.credentials.data)
             except DomainError as error:
-                _show_refusal(form, error)
+                show_refusal(form, error)
             else:
                 db.session.commit()
                 flash(_("Your changes have been saved.") if changes else _("Nothing was changed."), "success")
@@ -371,7 +360,7 @@ def decide(slug, registration_id, action):
     try:
         result = services.decide(meeting, [registration.id], action, form.reason.data)
     except DomainError as error:
-        _show_refusal(form, error)
+        show_refusal(form, error)
         return _render_detail(meeting, registration, form, 422)
     db.session.commit()
     _flash_result(result, action)
@@ -391,7 +380,7 @@ def edit_registration(slug, registration_id):
         try:
             services.update_details(registration, form.values(), credentials=form.credentials.data, by_organizer=True)
         except DomainError as error:
-            _show_refusal(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The registration of %(name)s has been saved.", name=registration.full_name), "success")
@@ -538,9 +527,7 @@ def _published_list_or_404(slug):
     codes = meeting.language_codes or [current_app.config["BABEL_DEFAULT_LOCALE"]]
     page_language = get_locale()
     language = requested if requested in codes else page_language if page_language in codes else codes[0]
-    listing = participants.list_of_participants(
-        meeting, language, public=True, final=meeting.participants_list_final
-    )
+    listing = participants.list_of_participants(meeting, language, public=True, final=meeting.participants_list_final)
     return meeting, listing
 
 

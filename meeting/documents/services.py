@@ -1,0 +1,526 @@
+"""What organizers do with a meeting's documents — add them by symbol, upload a file per language
+(replacing one keeps the earlier version), publish, order — and who may download what.
+
+Access. A document reaches the public once it is published and its meeting is public. A document
+for participants only is served to a visitor whose personal registration link, opened in this
+browser, belongs to a confirmed registration (`registration.services.current_participant`); pending,
+waitlisted, rejected and cancelled registrants are refused like anonymous visitors. Signed-in
+organizers may download everything, drafts included.
+
+Download counts. `count_downloads()` is one `UPDATE document_files SET downloads = downloads + 1`
+statement, which the download view commits on its own before the bytes are sent: the database adds
+one in place (no read-modify-write, so concurrent downloads lose no count), the row is locked only
+for that statement and its commit, and no transaction or connection stays open while a slow client
+receives the file.
+
+Nothing here commits."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, update
+from sqlalchemy.orm import selectinload
+
+from ..core.audit import current_actor, record
+from ..core.errors import DomainError, NotFound, PermissionDenied
+from ..core.i18n import get_locale, language_name
+from ..core.models import utcnow
+from ..core.storage import PDF, UploadRefused, delete_stored, file_size_text, path_for, store_upload
+from ..extensions import db
+from ..meetings.models import MeetingStatus
+from ..meetings.services import FieldErrors
+from .models import FILE_TYPE_LABELS, Document, DocumentAccess, DocumentFile, DocumentKind
+
+# What a study may be sent as: PDF, Word (current and 97–2003) and OpenDocument text; the storage
+# module reads the type from the bytes and checks that the name's extension agrees.
+DOCUMENT_TYPES = {
+    **PDF,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/msword": (".doc",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+}
+
+# A base symbol of parts joined by slashes (AVP/IM/03/4, AVP/IM/03/3A, SCCR/17/INF/1, A/58/L.1),
+# then any Rev./Add./Corr. suffixes, after a space (WIPO: "AVP/IM/03/4 Rev.1") or a slash (United
+# Nations: "A/58/L.1/Add.2"), their number optional ("A/39/15 Corr.").
+SYMBOL_PART = r"(?!(?:REV|ADD|CORR)\.)[A-Z0-9]+(?:[.\-][A-Z0-9]+)*"
+SYMBOL_SUFFIX = re.compile(r"([ /])(REV|ADD|CORR)\.(\d*)")
+SYMBOL_PATTERN = re.compile(rf"(?P<base>{SYMBOL_PART}(?:/{SYMBOL_PART})*)(?P<suffixes>(?:[ /](?:REV|ADD|CORR)\.\d*)*)")
+SUFFIX_NAMES = {"rev": "Rev.", "add": "Add.", "corr": "Corr."}
+
+DOCUMENT_FIELD_LABELS = {
+    "symbol": _l("Symbol"),
+    "title": _l("Title"),
+    "kind": _l("Kind of document"),
+    "access": _l("Who may download it"),
+}
+
+MOVES = ("up", "down")
+
+
+class ParticipantsOnly(PermissionDenied):
+    code = "participants_only"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is asking for a document: a signed-in organizer, a confirmed participant (their
+    registration), or anyone else."""
+
+    organizer: bool = False
+    participant: object | None = None
+
+    @property
+    def may_download_restricted(self) -> bool:
+        return self.organizer or self.participant is not None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The published documents of a meeting as its public page shows them."""
+
+    documents: list[Document]
+    # (code, name in the page's language) of the languages that have a file, in the meeting's order
+    languages: list[tuple[str, str]]
+    visitor: Visitor
+
+    @property
+    def has_restricted(self) -> bool:
+        return any(document.is_restricted for document in self.documents)
+
+
+@dataclass(frozen=True)
+class BundleEntry:
+    path: Path
+    name: str
+    file_id: int
+
+
+# Symbols and names -----------------------------------------------------------------------------
+
+
+def normalize_symbol(text) -> str | None:
+    """The symbol as it is written on the document ("avp/im/03/4  rev.1" → "AVP/IM/03/4 Rev.1"),
+    or None when it is not a document symbol."""
+    text = " ".join(str(text or "").split())
+    text = re.sub(r"\s*/\s*", "/", text)
+    text = re.sub(r"\.\s+(?=\d)", ".", text)
+    match = SYMBOL_PATTERN.fullmatch(text.upper())
+    if match is None:
+        return None
+    suffixes = "".join(
+        f"{separator}{SUFFIX_NAMES[name.lower()]}{number}"
+        for separator, name, number in SYMBOL_SUFFIX.findall(match.group("suffixes"))
+    )
+    return match.group("base") + suffixes
+
+
+def download_name(document, file) -> str:
+    """The name a download gets: the symbol with its slashes and spaces as hyphens, the language and
+    the extension of the file's type ("AVP/IM/03/4 Rev.1", French PDF → "AVP-IM-03-4-Rev.1_fr.pdf")."""
+    stem = re.sub(r"[^A-Za-z0-9.]+", "-", document.symbol).strip("-.") or f"document-{document.id}"
+    return f"{stem}_{file.language}{extension_for(file)}"
+
+
+def extension_for(file) -> str:
+    extensions = DOCUMENT_TYPES.get(file.content_type)
+    if extensions:
+        return extensions[0]
+    suffix = Path(file.original_name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+
+
+def bundle_name(meeting, language) -> str:
+    stem = re.sub(r"[^A-Za-z0-9.]+", "-", meeting.symbol_prefix or meeting.slug).strip("-.") or meeting.slug
+    return f"{stem}_{language}.zip"
+
+
+def accepted_types_text() -> str:
+    return ", ".join(dict.fromkeys(FILE_TYPE_LABELS[content_type] for content_type in DOCUMENT_TYPES))
+
+
+def max_size_text() -> str:
+    return file_size_text(current_app.config["DOCUMENT_MAX_BYTES"])
+
+
+# Queries ---------------------------------------------------------------------------------------
+
+
+def find_document(meeting, document_id, *, with_files=False) -> Document | None:
+    """A document of the meeting; `with_files` loads all its versions and their uploaders."""
+    query = db.select(Document).where(Document.id == document_id, Document.meeting_id == meeting.id)
+    if with_files:
+        query = query.options(
+            selectinload(Document.current_files),
+            selectinload(Document.files).selectinload(DocumentFile.uploaded_by),
+        )
+    return db.session.scalar(query)
+
+
+def find_file(document, file_id) -> DocumentFile | None:
+    file = db.session.get(DocumentFile, file_id)
+    return file if file is not None and file.document_id == document.id else None
+
+
+def documents_for_organizers(meeting) -> list[Document]:
+    """Every document of the meeting, drafts included, with their current files."""
+    return db.session.scalars(
+        db.select(Document)
+        .where(Document.meeting_id == meeting.id)
+        .options(selectinload(Document.current_files))
+        .order_by(Document.position, Document.id)
+    ).all()
+
+
+def published_documents(meeting) -> list[Document]:
+    return db.session.scalars(
+        db.select(Document)
+        .where(Document.meeting_id == meeting.id, Document.published_at.is_not(None))
+        .options(selectinload(Document.current_files))
+        .order_by(Document.position, Document.id)
+    ).all()
+
+
+def current_visitor(meeting) -> Visitor:
+    """The visitor of the current request, as far as documents are concerned."""
+    from ..registration.services import current_participant
+
+    if current_user.is_authenticated and current_user.is_organizer:
+        return Visitor(organizer=True)
+    return Visitor(participant=current_participant(meeting))
+
+
+def public_listing(meeting, visitor: Visitor | None = None) -> Listing:
+    documents = published_documents(meeting)
+    present = {file.language for document in documents for file in document.current_files}
+    codes = [code for code in meeting.language_codes if code in present]
+    codes += sorted(present - set(codes))
+    page_language = str(get_locale())
+    return Listing(
+        documents=documents,
+        languages=[(code, language_name(code, page_language)) for code in codes],
+        visitor=visitor or current_visitor(meeting),
+    )
+
+
+def _refuse_unless_visible(meeting, visitor) -> None:
+    if not meeting.is_public and not visitor.organizer:
+        raise NotFound(_("There is no such document."))
+
+
+def _participants_only(meeting) -> ParticipantsOnly:
+    return ParticipantsOnly(
+        _(
+            "This document is for the participants of the %(title)s. Open the personal link from your "
+            "registration email in this browser, then download the document again. If your registration is "
+            "still pending, you will be able to download it once the Secretariat has confirmed it.",
+            title=meeting.title,
+        )
+    )
+
+
+def file_for_download(meeting, document_id, language, visitor: Visitor) -> tuple[Document, DocumentFile]:
+    """The current `language` file of a document the visitor may download. Raises NotFound (no such
+    document, draft, no file in that language, meeting not public) or ParticipantsOnly."""
+    _refuse_unless_visible(meeting, visitor)
+    document = db.session.scalar(
+        db.select(Document)
+        .where(Document.id == document_id, Document.meeting_id == meeting.id)
+        .options(selectinload(Document.current_files))
+    )
+    if document is None or not (document.is_published or visitor.organizer):
+        raise NotFound(_("There is no such document."))
+    file = document.current_file(language)
+    if file is None:
+        raise NotFound(_("This document has no version in that language."))
+    if document.is_restricted and not visitor.may_download_restricted:
+        raise _participants_only(meeting)
+    return document, file
+
+
+def bundle_entries(meeting, language, visitor: Visitor) -> list[BundleEntry]:
+    """The files of one language that the visitor may download, in the order of the list, each
+    with its name in the ZIP file. Raises NotFound when there is none to give, or ParticipantsOnly
+    when all of them are for participants."""
+    _refuse_unless_visible(meeting, visitor)
+    entries, refused = [], False
+    for document in published_documents(meeting):
+        file = document.current_file(language)
+        if file is None:
+            continue
+        if document.is_restricted and not visitor.may_download_restricted:
+            refused = True
+            continue
+        entries.append(
+            BundleEntry(path=path_for(file.storage_key), name=download_name(document, file), file_id=file.id)
+        )
+    if not entries:
+        if refused:
+            raise _participants_only(meeting)
+        raise NotFound(_("No document of this meeting is available in that language."))
+    return entries
+
+
+def count_downloads(file_ids) -> None:
+    """Add one download to each file, in place (see the module's docstring)."""
+    db.session.execute(
+        update(DocumentFile)
+        .where(DocumentFile.id.in_(list(file_ids)))
+        .values(downloads=DocumentFile.downloads + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# Organizers: documents -------------------------------------------------------------------------
+
+
+def _refuse_if_archived(meeting):
+    if meeting.status == MeetingStatus.ARCHIVED:
+        raise DomainError(_("The documents of an archived meeting cannot be changed."))
+
+
+def _clean_document(meeting, data, document) -> dict:
+    errors = FieldErrors()
+    names = [name for name in DOCUMENT_FIELD_LABELS if document is None or name in data]
+    values = {name: data.get(name) for name in names}
+
+    if "symbol" in values:
+        symbol = normalize_symbol(values["symbol"])
+        if symbol is None:
+            errors.add(
+                "symbol",
+                _(
+                    "Give the document's symbol, such as %(example)s, optionally followed by Rev.1, Add.1 or Corr.1.",
+                    example=f"{meeting.symbol_prefix or 'AVP/IM/03'}/4",
+                ),
+            )
+        elif len(symbol) > Document.__table__.c.symbol.type.length:
+            errors.add("symbol", _("At most %(n)d characters.", n=Document.__table__.c.symbol.type.length))
+        elif _symbol_taken(meeting, symbol, document):
+            errors.add(
+                "symbol", _("Another document of this meeting already has the symbol %(symbol)s.", symbol=symbol)
+            )
+        values["symbol"] = symbol
+    if "title" in values:
+        values["title"] = " ".join(str(values["title"] or "").split())
+        if not values["title"]:
+            errors.add("title", _("Give the document a title."))
+        elif len(values["title"]) > Document.__table__.c.title.type.length:
+            errors.add("title", _("At most %(n)d characters.", n=Document.__table__.c.title.type.length))
+    if "kind" in values:
+        values["kind"] = values["kind"] or DocumentKind.STUDY
+        if values["kind"] not in set(DocumentKind):
+            errors.add("kind", _("Choose a kind of document from the list."))
+    if "access" in values:
+        values["access"] = values["access"] or DocumentAccess.PUBLIC
+        if values["access"] not in set(DocumentAccess):
+            errors.add("access", _("Choose who may download the document."))
+
+    errors.raise_if_any()
+    return values
+
+
+def _symbol_taken(meeting, symbol, document) -> bool:
+    query = db.select(Document.id).where(Document.meeting_id == meeting.id, Document.symbol == symbol)
+    if document is not None:
+        query = query.where(Document.id != document.id)
+    return db.session.scalar(query) is not None
+
+
+def create_document(meeting, data) -> Document:
+    _refuse_if_archived(meeting)
+    values = _clean_document(meeting, data, None)
+    last = db.session.scalar(db.select(func.max(Document.position)).where(Document.meeting_id == meeting.id))
+    document = Document(meeting=meeting, position=(last or 0) + 1, **values)
+    db.session.add(document)
+    db.session.flush()
+    record(
+        "document.create",
+        meeting=meeting,
+        obj=document,
+        summary=_("Added the document %(symbol)s “%(title)s”.", symbol=document.symbol, title=document.title),
+        details={"values": values},
+    )
+    return document
+
+
+def update_document(document, data) -> dict:
+    """Change the fields present in `data`; return the changes as {name: (old, new)}."""
+    meeting = document.meeting
+    _refuse_if_archived(meeting)
+    values = _clean_document(meeting, data, document)
+    changes = {
+        name: (getattr(document, name), value) for name, value in values.items() if getattr(document, name) != value
+    }
+    if not changes:
+        return changes
+    for name, (_old, new) in changes.items():
+        setattr(document, name, new)
+    db.session.flush()
+    record(
+        "document.update",
+        meeting=meeting,
+        obj=document,
+        summary=_(
+            "Changed the document %(symbol)s: %(fields)s.",
+            symbol=document.symbol,
+            fields=", ".join(str(DOCUMENT_FIELD_LABELS[name]) for name in changes),
+        ),
+        details={"changes": {name: list(pair) for name, pair in changes.items()}},
+    )
+    return changes
+
+
+def publish_document(document) -> Document:
+    meeting = document.meeting
+    _refuse_if_archived(meeting)
+    if document.is_published:
+        raise DomainError(_("The document %(symbol)s is already published.", symbol=document.symbol))
+    if not document.current_files:
+        raise DomainError(
+            _("Upload at least one language version of %(symbol)s before publishing it.", symbol=document.symbol)
+        )
+    document.published_at = utcnow()
+    db.session.flush()
+    record(
+        "document.publish",
+        meeting=meeting,
+        obj=document,
+        summary=_("Published the document %(symbol)s.", symbol=document.symbol),
+    )
+    return document
+
+
+def unpublish_document(document) -> Document:
+    meeting = document.meeting
+    _refuse_if_archived(meeting)
+    if not document.is_published:
+        raise DomainError(_("The document %(symbol)s is not published.", symbol=document.symbol))
+    document.published_at = None
+    db.session.flush()
+    record(
+        "document.unpublish",
+        meeting=meeting,
+        obj=document,
+        summary=_("Withdrew the document %(symbol)s from publication.", symbol=document.symbol),
+    )
+    return document
+
+
+def move_document(document, direction) -> bool:
+    """Move a document one place up or down the list; False when it is already first or last."""
+    meeting = document.meeting
+    _refuse_if_archived(meeting)
+    if direction not in MOVES:
+        raise DomainError(_("A document moves up or down."))
+    siblings = db.session.scalars(
+        db.select(Document).where(Document.meeting_id == meeting.id).order_by(Document.position, Document.id)
+    ).all()
+    index = siblings.index(document)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(siblings):
+        return False
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    # Numbering them all afresh also repairs ties left by documents added at the same instant.
+    for position, sibling in enumerate(siblings, start=1):
+        sibling.position = position
+    db.session.flush()
+    record(
+        "document.move",
+        meeting=meeting,
+        obj=document,
+        summary=_("Moved the document %(symbol)s to place %(place)d.", symbol=document.symbol, place=other + 1),
+    )
+    return True
+
+
+# Organizers: files -----------------------------------------------------------------------------
+
+
+def upload_file(document, language, file_storage) -> DocumentFile:
+    """Keep an uploaded file as the `language` version of the document; the version it replaces
+    stays, marked as replaced. A refused file (type, size, same as the current one) leaves nothing
+    behind."""
+    meeting = document.meeting
+    _refuse_if_archived(meeting)
+    if language not in meeting.language_codes:
+        raise DomainError(
+            _("Choose one of the meeting's languages."), fields={"language": [_("Choose a language from the list.")]}
+        )
+    try:
+        stored = store_upload(file_storage, DOCUMENT_TYPES, current_app.config["DOCUMENT_MAX_BYTES"])
+    except UploadRefused as refused:
+        raise UploadRefused(refused.message, fields={"file": [refused.message]}) from None
+
+    try:
+        previous = db.session.scalar(
+            db.select(DocumentFile).where(
+                DocumentFile.document_id == document.id,
+                DocumentFile.language == language,
+                DocumentFile.replaced_at.is_(None),
+            )
+        )
+        if previous is not None and previous.sha256 == stored.sha256:
+            message = _(
+                "This file is the same as the current %(language)s version of %(symbol)s; nothing was changed.",
+                language=language_name(language, str(get_locale())),
+                symbol=document.symbol,
+            )
+            raise UploadRefused(message, fields={"file": [message]})
+        now = utcnow()
+        if previous is not None:
+            previous.replaced_at = now
+            db.session.flush()  # the partial unique index allows one current file per language
+        uploader = current_actor()[0]
+        file = DocumentFile(
+            document_id=document.id,
+            language=language,
+            original_name=stored.original_name,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            storage_key=stored.key,
+            uploaded_at=now,
+            uploaded_by_id=uploader.id if uploader is not None else None,
+        )
+        db.session.add(file)
+        db.session.flush()
+    except BaseException:
+        delete_stored(stored.key)
+        raise
+    db.session.expire(document, ["files", "current_files"])
+    record(
+        "document.replace_file" if previous is not None else "document.upload_file",
+        meeting=meeting,
+        obj=document,
+        summary=(
+            _(
+                "Replaced the %(language)s version of %(symbol)s with “%(name)s”.",
+                language=language,
+                symbol=document.symbol,
+                name=stored.original_name,
+            )
+            if previous is not None
+            else _(
+                "Uploaded the %(language)s version of %(symbol)s: “%(name)s”.",
+                language=language,
+                symbol=document.symbol,
+                name=stored.original_name,
+            )
+        ),
+        details={
+            "file_id": file.id,
+            "language": language,
+            "original_name": stored.original_name,
+            "content_type": stored.content_type,
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "replaces_file_id": previous.id if previous is not None else None,
+        },
+    )
+    return file

@@ -1,0 +1,308 @@
+"""Downloads of a meeting's documents, one file or all of a language as a ZIP (public, with the
+access check), and under /manage the organizers' document list, document pages and uploads."""
+
+from unicodedata import normalize
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
+from zipstream import ZIP_STORED, ZipStream
+
+from ..core.errors import DomainError, NotFound
+from ..core.forms import show_refusal
+from ..core.manage import manage_blueprint
+from ..core.storage import path_for
+from ..extensions import db
+from ..meetings import services as meeting_services
+from . import services
+from .forms import DocumentForm, UploadForm
+
+bp = Blueprint("documents", __name__)
+manage_bp = manage_blueprint("documents", __name__)
+
+REGISTER_ENDPOINT = "registration.register"
+
+
+def _meeting_or_404(slug):
+    meeting = meeting_services.find_meeting(slug)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def _document_or_404(meeting, document_id, **options):
+    document = services.find_document(meeting, document_id, **options)
+    if document is None:
+        abort(404)
+    return document
+
+
+def _attachment(response, name):
+    """Content-Disposition as `send_file` writes it: an ASCII `filename`, and `filename*` in UTF-8
+    when the name needs it."""
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        quoted = quote(name, safe="!#$&+-.^_`|~")
+        response.headers.set("Content-Disposition", "attachment", filename=simple, **{"filename*": f"UTF-8''{quoted}"})
+    else:
+        response.headers.set("Content-Disposition", "attachment", filename=name)
+    return response
+
+
+def _participants_only_page(meeting, refusal):
+    response = make_response(
+        render_template(
+            "documents/participants_only.html",
+            meeting=meeting,
+            message=refusal.message,
+            can_ask_for_link=REGISTER_ENDPOINT in current_app.view_functions,
+        ),
+        403,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _count(file_ids):
+    """Record the downloads in their own short transaction; a failure to count (a busy database)
+    is logged and never costs the visitor the file."""
+    try:
+        services.count_downloads(file_ids)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("download not counted for document files %s", file_ids, exc_info=True)
+
+
+# Public ----------------------------------------------------------------------------------------
+
+
+@bp.get("/meetings/<slug>/documents/<int:document_id>/<lang>")
+def download(slug, document_id, lang):
+    meeting = _meeting_or_404(slug)
+    visitor = services.current_visitor(meeting)
+    try:
+        document, file = services.file_for_download(meeting, document_id, lang, visitor)
+    except services.ParticipantsOnly as refusal:
+        return _participants_only_page(meeting, refusal)
+    except NotFound:
+        abort(404)
+    name = services.download_name(document, file)
+    prefix = current_app.config.get("X_ACCEL_REDIRECT")
+    if prefix:
+        # The front web server sends the bytes (and answers Range and conditional requests itself).
+        response = _attachment(current_app.response_class(mimetype=file.content_type), name)
+        response.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{file.storage_key}"
+        # Its ETag is its own, so any revalidation, like any Range, is taken as no new download.
+        whole_file = request.range is None and not request.if_none_match and request.if_modified_since is None
+    else:
+        path = path_for(file.storage_key)
+        if not path.is_file():
+            current_app.logger.error("stored file missing for document file %s: %s", file.id, path)
+            abort(404)
+        response = send_file(
+            path,
+            mimetype=file.content_type,
+            as_attachment=True,
+            download_name=name,
+            conditional=True,
+            etag=file.sha256,
+            last_modified=file.uploaded_at,
+        )
+        whole_file = response.status_code == 200
+    if document.is_restricted:
+        response.cache_control.private = True
+    # A download is counted once: not the 304 of a revalidation, nor the 206 parts of a resumed
+    # download or of a PDF viewer reading page by page, nor a HEAD; the Secretariat's own neither.
+    if whole_file and request.method == "GET" and not visitor.organizer:
+        _count([file.id])
+    return response
+
+
+@bp.get("/meetings/<slug>/documents/bundle/<lang>.zip")
+def bundle(slug, lang):
+    meeting = _meeting_or_404(slug)
+    visitor = services.current_visitor(meeting)
+    try:
+        entries = services.bundle_entries(meeting, lang, visitor)
+    except services.ParticipantsOnly as refusal:
+        return _participants_only_page(meeting, refusal)
+    except NotFound:
+        abort(404)
+    # Stored, not compressed: PDF and Office files are compressed already, and the archive's size is
+    # then known before it is written (Content-Length). Files are read chunk by chunk as the ZIP
+    # file is sent; it is never built in memory.
+    archive = ZipStream(compress_type=ZIP_STORED, sized=True)
+    for entry in entries:
+        archive.add_path(str(entry.path), entry.name)
+    response = current_app.response_class(archive, mimetype="application/zip", direct_passthrough=True)
+    response.headers["Content-Length"] = str(len(archive))
+    response.last_modified = archive.last_modified
+    response.cache_control.no_cache = True
+    response.cache_control.private = True
+    _attachment(response, services.bundle_name(meeting, lang))
+    if request.method == "GET" and not visitor.organizer:
+        _count([entry.file_id for entry in entries])
+    return response
+
+
+# Organizers ------------------------------------------------------------------------------------
+
+
+def _document_page(meeting, document, form, upload_form, status=200):
+    return render_template(
+        "documents/manage_document.html",
+        meeting=meeting,
+        document=document,
+        form=form,
+        upload_form=upload_form,
+        accepted_types=services.accepted_types_text(),
+        max_size=services.max_size_text(),
+    ), status
+
+
+@manage_bp.get("/meetings/<slug>/documents")
+def list_documents(slug):
+    meeting = _meeting_or_404(slug)
+    return render_template(
+        "documents/manage_list.html",
+        meeting=meeting,
+        documents=services.documents_for_organizers(meeting),
+    )
+
+
+@manage_bp.route("/meetings/<slug>/documents/new", methods=["GET", "POST"])
+def new_document(slug):
+    meeting = _meeting_or_404(slug)
+    form = DocumentForm() if request.method == "POST" else DocumentForm.for_new_document(meeting)
+    if form.validate_on_submit():
+        try:
+            document = services.create_document(meeting, form.values())
+        except DomainError as error:
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("The document %(symbol)s has been added. Upload its language versions.", symbol=document.symbol),
+                "success",
+            )
+            return redirect(url_for(".edit_document", slug=meeting.slug, document_id=document.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("documents/manage_new.html", meeting=meeting, form=form), status
+
+
+@manage_bp.route("/meetings/<slug>/documents/<int:document_id>", methods=["GET", "POST"])
+def edit_document(slug, document_id):
+    meeting = _meeting_or_404(slug)
+    document = _document_or_404(meeting, document_id, with_files=True)
+    form = DocumentForm() if request.method == "POST" else DocumentForm.for_document(document)
+    if form.validate_on_submit():
+        try:
+            changes = services.update_document(document, form.values())
+        except DomainError as error:
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("The document has been saved.") if changes else _("Nothing was changed."), "success")
+            return redirect(url_for(".edit_document", slug=meeting.slug, document_id=document.id))
+    status = 422 if request.method == "POST" else 200
+    return _document_page(meeting, document, form, UploadForm(meeting, formdata=None), status)
+
+
+@manage_bp.post("/meetings/<slug>/documents/<int:document_id>/files")
+def upload_file(slug, document_id):
+    meeting = _meeting_or_404(slug)
+    document = _document_or_404(meeting, document_id, with_files=True)
+    upload_form = UploadForm(meeting)
+    if upload_form.validate_on_submit():
+        try:
+            file = services.upload_file(document, upload_form.language.data, upload_form.file.data)
+        except DomainError as error:
+            show_refusal(upload_form, error)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "“%(name)s” is now the %(language)s version of %(symbol)s.",
+                    name=file.original_name,
+                    language=file.language,
+                    symbol=document.symbol,
+                ),
+                "success",
+            )
+            return redirect(url_for(".edit_document", slug=meeting.slug, document_id=document.id))
+    return _document_page(meeting, document, DocumentForm.for_document(document), upload_form, 422)
+
+
+@manage_bp.post("/meetings/<slug>/documents/<int:document_id>/<any(publish, unpublish):action>")
+def change_publication(slug, document_id, action):
+    meeting = _meeting_or_404(slug)
+    document = _document_or_404(meeting, document_id)
+    try:
+        if action == "publish":
+            services.publish_document(document)
+        else:
+            services.unpublish_document(document)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        if action == "publish":
+            flash(_("The document %(symbol)s is published.", symbol=document.symbol), "success")
+        else:
+            flash(_("The document %(symbol)s is no longer public.", symbol=document.symbol), "success")
+    if request.form.get("back") == "document":
+        return redirect(url_for(".edit_document", slug=meeting.slug, document_id=document.id))
+    return redirect(url_for(".list_documents", slug=meeting.slug, _anchor=f"document-{document.id}"))
+
+
+@manage_bp.post("/meetings/<slug>/documents/<int:document_id>/move/<any(up, down):direction>")
+def move_document(slug, document_id, direction):
+    meeting = _meeting_or_404(slug)
+    document = _document_or_404(meeting, document_id)
+    try:
+        services.move_document(document, direction)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for(".list_documents", slug=meeting.slug, _anchor=f"document-{document.id}"))
+
+
+@manage_bp.get("/meetings/<slug>/documents/<int:document_id>/files/<int:file_id>")
+def download_version(slug, document_id, file_id):
+    """Any version, current or replaced, under the name it was uploaded with."""
+    meeting = _meeting_or_404(slug)
+    document = _document_or_404(meeting, document_id)
+    file = services.find_file(document, file_id)
+    if file is None:
+        abort(404)
+    path = path_for(file.storage_key)
+    if not path.is_file():
+        current_app.logger.error("stored file missing for document file %s: %s", file.id, path)
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=file.content_type,
+        as_attachment=True,
+        download_name=file.original_name,
+        conditional=True,
+        etag=file.sha256,
+        last_modified=file.uploaded_at,
+    )
+    response.cache_control.private = True
+    return response
