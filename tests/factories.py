@@ -316,3 +316,53 @@ def make_delegations(meeting, count, *, start=1, kinds=("member_state", "observe
     db.session.add_all(registrations)
     db.session.flush()
     return registrations
+
+
+def make_api_token(user, label="Registration desk script"):
+    """An API token of `user`; returns its plain value (shown once, as `flask organizer token` does)."""
+    from meeting.accounts.services import issue_api_token
+
+    _token, plain = issue_api_token(user, label)
+    return plain
+
+
+def make_full_meeting(**fields):
+    """A published meeting with everything the API shows: a published program (a talk by a speaker who
+    confirmed, another offered to one who has not), documents (a public study in English and French, a
+    participants-only one, an unpublished draft), and registrations of France and of an NGO (confirmed,
+    pending, waitlisted, cancelled). France and the NGO are made once and shared by further meetings."""
+    meeting = make_meeting(**fields)
+    opening = make_session(meeting)
+    information = make_session(
+        meeting,
+        title="Information session",
+        kind="information_session",
+        starts_at=opening.ends_at,
+        ends_at=opening.ends_at + timedelta(hours=2),
+    )
+    confirmed = make_speaker(meeting)
+    unconfirmed = make_speaker(meeting, name="Kwame Mensah", email="kwame.mensah@example.org")
+    make_offer(make_slot(information), confirmed, status="confirmed")
+    make_offer(
+        make_slot(information, starts_at=information.starts_at + timedelta(minutes=30), topic="Producing"),
+        unconfirmed,
+    )
+    publish_program(meeting)
+    study = make_document(meeting)
+    make_document_file(study, "en")
+    make_document_file(study, "fr")
+    restricted = make_document(
+        meeting, symbol="AVP/IM/03/2", title="Survey of national legislation", kind="survey", access="participants"
+    )
+    make_document_file(restricted, "en")
+    make_document(meeting, symbol="AVP/IM/03/5", title="Draft report", kind="report", published_at=None)
+    france = db.session.scalar(db.select(Organization).where(Organization.iso_code == "FR")) or make_organization()
+    ngo = db.session.scalar(
+        db.select(Organization).where(Organization.name_en == "Screen Actors Guild")
+    ) or make_organization(kind="ngo", name_en="Screen Actors Guild", iso_code=None, emails=["guild@example.org"])
+    make_registration(meeting, france, role="head_of_delegation", given_name="Jeanne", family_name="Dupont")
+    make_registration(meeting, france, given_name="Pierre", family_name="Martin", consent_public_list=True)
+    make_registration(meeting, ngo, role="observer", status="pending", given_name="Ana", family_name="Lopez")
+    make_registration(meeting, ngo, role="observer", status="waitlisted", given_name="Li", family_name="Wei")
+    make_registration(meeting, None, status="cancelled", given_name="Sam", family_name="Carter")
+    return meeting

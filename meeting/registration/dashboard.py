@@ -93,9 +93,7 @@ def registrations_per_day(meeting) -> dict[date, int]:
     hour = func.strftime("%Y-%m-%d %H:", Registration.created_at, type_=String)
     quarter = (hour + func.printf("%02d", minutes, type_=String)).label("quarter")
     rows = db.session.execute(
-        db.select(quarter, func.count(Registration.id))
-        .where(Registration.meeting_id == meeting.id)
-        .group_by(quarter)
+        db.select(quarter, func.count(Registration.id)).where(Registration.meeting_id == meeting.id).group_by(quarter)
     ).all()
     local_zone = zone(meeting.timezone)
     days: dict[date, int] = {}

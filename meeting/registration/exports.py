@@ -63,9 +63,7 @@ def neutralise(value):
 
 
 def header(meeting) -> list[str]:
-    return [
-        f"{label} ({meeting.timezone})" if key in TIME_COLUMNS else str(label) for key, label, _width in COLUMNS
-    ]
+    return [f"{label} ({meeting.timezone})" if key in TIME_COLUMNS else str(label) for key, label, _width in COLUMNS]
 
 
 def _values(registration, meeting, language) -> list:

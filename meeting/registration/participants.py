@@ -154,7 +154,7 @@ def family_name_in_capitals(name: str) -> str:
 
 
 def list_symbol(meeting, *, final: bool) -> str:
-    """"AVP/IM/03/INF/1 Prov." for the provisional list, "AVP/IM/03/INF/1" for the final one."""
+    """ "AVP/IM/03/INF/1 Prov." for the provisional list, "AVP/IM/03/INF/1" for the final one."""
     if not meeting.symbol_prefix:
         return ""
     return f"{meeting.symbol_prefix}{SYMBOL_SUFFIX}{'' if final else PROVISIONAL_SUFFIX}"
@@ -226,8 +226,9 @@ def list_of_participants(meeting, language, *, public, final, sort_by_french=Fal
         sections = []
         for key in SECTION_ORDER:
             if key == OFFICERS:
-                members = [Delegation(_("Chair"), [Participant("", "", "", meeting.chair.strip())])]
-                members = members if meeting.chair.strip() else []
+                # The chair is known by the meeting's text ("Mr. X (Country), Chair of ..."), not registered.
+                chair = meeting.chair.strip()
+                members = [Delegation(_("Chair"), [Participant("", "", "", chair)])] if chair else []
             else:
                 members = []
                 groups = sorted(

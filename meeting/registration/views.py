@@ -490,7 +490,7 @@ def list_of_participants_pdf(slug):
 def publish_list_of_participants(slug):
     meeting = _meeting_or_404(slug)
     form = PublishParticipantsListForm()
-    if not form.validate_on_submit() or form.edition.data not in ("provisional", "final"):
+    if not form.validate_on_submit():
         flash(_("Choose whether to publish the provisional or the final list."), "error")
         return redirect(url_for(".list_of_participants", slug=meeting.slug))
     participants.publish(meeting, final=form.edition.data == "final")
