@@ -1,12 +1,13 @@
 # make run: serve the app (with the demo meeting) on 127.0.0.1:$(PORT)
-# make test: lint and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+# make test: lint translations and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 CHROMIUM := $(wildcard /usr/bin/chromium)
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench i18n translations
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -24,8 +25,19 @@ instance/secret_key:
 	mkdir -p instance
 	python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
 
+# The French and Spanish catalogs, compiled for the app (the .mo files are not kept in git).
+translations: $(VENV)/.run-installed
+	$(VENV)/bin/pybabel -q compile -d translations
+
+# After changing user-facing strings: extract them, add them to the catalogs (then translate the new
+# entries in translations/*/LC_MESSAGES/messages.po), and compile.
+i18n: $(VENV)/.run-installed
+	$(VENV)/bin/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output -o translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel -q compile -d translations
+
 # The outbox worker runs beside the web server and stops with it.
-run: $(VENV)/.run-installed instance/secret_key
+run: $(VENV)/.run-installed instance/secret_key translations
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	export MEETING_SECRET_KEY=$$(cat instance/secret_key) MEETING_BASE_URL=$${MEETING_BASE_URL:-http://127.0.0.1:$(PORT)}; \
@@ -37,7 +49,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+test: lint translations
 ifeq ($(CHROMIUM),)
 	@echo "Chromium not found at /usr/bin/chromium: the browser tests in tests/e2e are not run."
 	$(PYTHON) -m pytest --ignore=tests/e2e

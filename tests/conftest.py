@@ -3,6 +3,7 @@ PostgreSQL; a test client, a CLI runner and a signed-in organizer."""
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +15,18 @@ from meeting.extensions import db
 from . import factories
 
 CHROMIUM = "/usr/bin/chromium"
+def pytest_sessionstart(session):
+    """Compile the catalogs, as `make translations` does, so that a plain `pytest` sees French and Spanish."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in Path(__file__).resolve().parent.parent.glob("translations/*/LC_MESSAGES/messages.po"):
+        with open(po_path, "rb") as po_file:
+            catalog = read_po(po_file)
+        with open(po_path.with_suffix(".mo"), "wb") as mo_file:
+            write_mo(mo_file, catalog)
+
+
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
