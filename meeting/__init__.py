@@ -26,6 +26,7 @@ def create_app(test_config=None):
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(DefaultConfig)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.from_prefixed_env("MEETING")
     if test_config:
         app.config.from_mapping(test_config)
@@ -43,10 +44,14 @@ def create_app(test_config=None):
     web.init_app(app)
     _configure_logging(app)
 
-    from . import accounts, api, directory, documents, invitations, mail, meetings, program, registration
+    from . import accounts, api, directory, documents, invitations, mail, meetings, onsite, program, registration
 
-    for module in (accounts, meetings, directory, mail, invitations, registration, program, documents, api):
+    for module in (accounts, meetings, directory, mail, invitations, registration, program, documents, onsite, api):
         module.init_app(app)
+
+    from .core import ratelimit
+
+    ratelimit.init_app(app)  # after the blueprints: it limits some of their endpoints
 
     from .demo import demo_command
 

@@ -48,3 +48,27 @@ class DefaultConfig:
     # A URL prefix such as /protected/ mapped by the front web server (nginx `internal` location) to
     # STORAGE_DIR: downloads then answer with `X-Accel-Redirect: <prefix><storage key>` and no body.
     X_ACCEL_REDIRECT = None
+
+    # Rate limits (Flask-Limiter) on what anyone may send: the login, the registration form, "email me my
+    # link", the answers to invitations, and the API's writes; counted per client address. GET requests
+    # are never limited. The counters live in memory (per worker process) unless a shared storage is
+    # given: MEETING_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 keeps them in Redis, shared by all
+    # workers. Behind a reverse proxy, set PROXY_FIX_X_FOR to the number of proxies in front of the app
+    # so that the client address is read from X-Forwarded-For (werkzeug's ProxyFix); otherwise every
+    # request seems to come from the proxy and shares one budget.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "fixed-window"
+    RATELIMIT_HEADERS_ENABLED = False  # no X-RateLimit-* headers; a 429 says Retry-After (core/ratelimit.py)
+    RATELIMIT_KEY_PREFIX = "meeting"
+    RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage lets requests through (and is logged) rather than failing them
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_PUBLIC_POST = "20 per minute"
+    RATELIMIT_API_WRITE = "300 per minute"
+    PROXY_FIX_X_FOR = 0
+
+    # On site (meeting/onsite): the participants' personal data may be erased this many days after the
+    # last day of a closed meeting; a badge print run of more badges than this is made in the background
+    # by `flask onsite badges --loop` (WeasyPrint takes some 20 ms a badge).
+    RETENTION_DAYS = 180
+    BADGES_INLINE_LIMIT = 50

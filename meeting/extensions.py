@@ -3,6 +3,8 @@
 import sqlite3
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -41,3 +43,5 @@ mail = Mail()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+# Limits are set per route in core/ratelimit.py; the key is the client address (see PROXY_FIX_X_FOR).
+limiter = Limiter(key_func=get_remote_address)

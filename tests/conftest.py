@@ -39,6 +39,7 @@ def make_config(database_url, tmp_path, **overrides):
         "WTF_CSRF_ENABLED": False,
         "MAIL_SUPPRESS_SEND": True,
         "BASE_URL": "http://meeting.test",
+        "RATELIMIT_STORAGE_URI": "memory://",  # never a developer's shared Redis
     }
     config.update(overrides)
     return config

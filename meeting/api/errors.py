@@ -1,8 +1,9 @@
-"""The API's errors, all answered as `{"error": {"code", "message", "fields"}}`.
+"""The API's errors, all answered as `{"error": {"code", "message", "fields"}}` (schemas.ErrorSchema).
 
-Services refuse a value with a plain DomainError (status 400 on the web pages); the API answers those
-422: the request was well formed, its content is refused. Other domain errors keep their status
-(404 not found, 409 conflict, 403 forbidden)."""
+A request that the schemas refuse (webargs) is 422 with a message for each refused member in `fields`;
+a body that is not JSON at all is 400. Services refuse a value with a plain DomainError (status 400 on
+the web pages); the API answers those 422 too: the request was well formed, its content is refused.
+Other domain errors keep their status (404 not found, 409 conflict, 403 forbidden)."""
 
 from flask import jsonify, request
 from flask_babel import gettext as _
@@ -22,6 +23,8 @@ HTTP_CODES = {
     422: "invalid",
     429: "too_many_requests",
 }
+# Headers an HTTP error carries that the client needs.
+KEPT_HEADERS = ("allow", "retry-after", "www-authenticate")
 
 
 class Unauthenticated(DomainError):
@@ -33,19 +36,9 @@ class Unauthenticated(DomainError):
         self.bearer_error = bearer_error  # RFC 6750: "invalid_token" when a token was given
 
 
-class BadRequestBody(DomainError):
-    code = "bad_request"
-    status = 400
-
-
 class UnsupportedBody(DomainError):
     code = "unsupported_media_type"
     status = 415
-
-
-class InvalidRequest(DomainError):
-    code = "invalid"
-    status = 422
 
 
 def error_response(code, message, status, fields=None):
@@ -57,7 +50,8 @@ def error_response(code, message, status, fields=None):
 def handle_domain_error(error: DomainError):
     status = 422 if error.status == 400 and type(error) is DomainError else error.status
     code = "invalid" if status == 422 else error.code
-    response = error_response(code, error.message, status, error.fields)
+    fields = {name: [str(message) for message in _messages(value)] for name, value in error.fields.items()}
+    response = error_response(code, error.message, status, fields)
     if isinstance(error, Unauthenticated):
         challenge = 'Bearer realm="api"'
         if error.bearer_error:
@@ -66,17 +60,55 @@ def handle_domain_error(error: DomainError):
     return response
 
 
+def _messages(value, prefix=""):
+    """The messages of a marshmallow error tree, flattened: a message about an item of a list is
+    prefixed with its position ("0: Not a valid integer.")."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _messages(item, f"{prefix}{key}: ")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _messages(item, prefix)
+    else:
+        yield f"{prefix}{value}"
+
+
+def _refused_request(status, messages):
+    """The answer to a request refused by its schema; `messages` are webargs', by location."""
+    if status == 400:  # webargs' only 400: the body is not JSON
+        return error_response("bad_request", _("The body is not valid JSON."), 400)
+    fields, general = {}, []
+    for by_location in messages.values():
+        if not isinstance(by_location, dict):
+            general.extend(_messages(by_location))
+            continue
+        for name, value in by_location.items():
+            if name == "_schema":
+                general.extend(_messages(value))
+            else:
+                fields.setdefault(str(name), []).extend(_messages(value))
+    if general:
+        message = " ".join(general)
+    else:
+        message = _("Some values are not valid: %(names)s.", names=", ".join(fields))
+    return error_response("invalid", message, 422, fields)
+
+
 def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if status in (400, 422) and "messages" in data:
+        return _refused_request(status, data["messages"])
     messages = {
         400: _("The request could not be understood."),
         404: _("There is nothing at this address."),
         405: _("This address does not accept the %(method)s method.", method=request.method),
         415: _("Send a JSON body with the header Content-Type: application/json."),
+        429: _("Too many requests from your address: wait a moment before trying again."),
     }
-    status = error.code or 500
     response = error_response(HTTP_CODES.get(status, "error"), messages.get(status, error.description), status)
     for name, value in error.get_headers():
-        if name.lower() == "allow":
+        if name.lower() in KEPT_HEADERS:
             response.headers[name] = value
     return response
 
