@@ -1,5 +1,5 @@
 # make run: serve the app (with the demo meeting) on 127.0.0.1:$(PORT)
-# make test: lint translations and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+# make test: lint translations node_modules/.package-lock.json and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
@@ -21,6 +21,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-installed
 
+# The check-in page's QR scanner (@zxing/browser), pinned in package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
 instance/secret_key:
 	mkdir -p instance
 	python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
@@ -37,19 +41,20 @@ i18n: $(VENV)/.run-installed
 	$(VENV)/bin/pybabel -q compile -d translations
 
 # The outbox worker runs beside the web server and stops with it.
-run: $(VENV)/.run-installed instance/secret_key translations
+run: $(VENV)/.run-installed instance/secret_key translations node_modules/.package-lock.json
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	export MEETING_SECRET_KEY=$$(cat instance/secret_key) MEETING_BASE_URL=$${MEETING_BASE_URL:-http://127.0.0.1:$(PORT)}; \
 	$(FLASK) outbox deliver --loop & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) onsite badges --loop & badges=$$!; \
+	trap 'kill $$worker $$badges 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint translations
+test: lint translations node_modules/.package-lock.json
 ifeq ($(CHROMIUM),)
 	@echo "Chromium not found at /usr/bin/chromium: the browser tests in tests/e2e are not run."
 	$(PYTHON) -m pytest --ignore=tests/e2e

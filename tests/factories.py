@@ -366,39 +366,3 @@ def make_full_meeting(**fields):
     make_registration(meeting, ngo, role="observer", status="waitlisted", given_name="Li", family_name="Wei")
     make_registration(meeting, None, status="cancelled", given_name="Sam", family_name="Carter")
     return meeting
-
-
-def make_past_meeting(ended_days_ago=200, status="closed", **fields):
-    """A meeting whose last day was `ended_days_ago` days ago (in its time zone), closed by default."""
-    ends_on = date.today() - timedelta(days=ended_days_ago)
-    values = {
-        "slug": "avp-past",
-        "starts_on": ends_on - timedelta(days=1),
-        "ends_on": ends_on,
-        "status": status,
-        "registration_opens_at": datetime.combine(ends_on, datetime.min.time(), UTC) - timedelta(days=60),
-        "registration_closes_at": datetime.combine(ends_on, datetime.min.time(), UTC) - timedelta(days=7),
-    }
-    values.update(fields)
-    return make_meeting(**values)
-
-
-def attach_credentials(registration, content=b"%PDF-1.4\n%note verbale\n%%EOF\n", name="note_verbale.pdf"):
-    """A credentials file of `registration`, its bytes written to the storage directory; returns its path."""
-    import hashlib
-    import secrets
-
-    from meeting.core.storage import path_for
-
-    token = secrets.token_hex(16)
-    key = f"{token[:2]}/{token}"
-    path = path_for(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    registration.credentials_key = key
-    registration.credentials_name = name
-    registration.credentials_content_type = "application/pdf"
-    registration.credentials_size = len(content)
-    registration.credentials_sha256 = hashlib.sha256(content).hexdigest()
-    db.session.flush()
-    return path

@@ -1,6 +1,8 @@
 """`POST /api/v1/meetings/<slug>/invitations`: invite organizations, as the organizers' "new
 invitations" page does."""
 
+from flask import jsonify
+
 from ..extensions import db
 from ..invitations import services
 from .base import bp
@@ -23,10 +25,18 @@ def create_invitations(selection, slug):
     else:
         organizations = services.select_organizations(ids=selection["organization_ids"])
     result = services.invite(meeting, organizations, personal_message=selection["message"])
+    # Written out before the commit, which expires every object: read afterwards, each of thousands of
+    # new invitations and their organizations would be loaded again, one query each. (A response
+    # object is sent as it is by flask-smorest, which documents the schema all the same.)
+    body = InvitationResultSchema().dump(
+        {
+            "created": result.created,
+            "already_invited": result.already_invited,
+            "skipped": [{"organization": organization, "reason": reason} for organization, reason in result.skipped],
+            "invitations": result.invitations,
+        }
+    )
     db.session.commit()
-    return {
-        "created": result.created,
-        "already_invited": result.already_invited,
-        "skipped": [{"organization": organization, "reason": reason} for organization, reason in result.skipped],
-        "invitations": result.invitations,
-    }
+    response = jsonify(body)
+    response.status_code = 201
+    return response

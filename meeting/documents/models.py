@@ -5,7 +5,8 @@ A document is known by its symbol (AVP/IM/03/4, AVP/IM/03/4 Rev.1), unique withi
 language version is a `DocumentFile`; uploading a new file for a language keeps the earlier one with
 its `replaced_at` set, so organizers can still see and download what was distributed before. The
 partial unique index `uq_document_files_current` lets the database hold at most one current file per
-document and language."""
+document and language. A `DocumentNotification` records each email round that announced a
+document to the participants."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +16,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.i18n import language_name
-from ..core.models import TimestampMixin, UTCDateTime, utcnow
+from ..core.models import TimestampMixin, Translatable, UTCDateTime, utcnow
 from ..core.storage import file_size_text
 from ..extensions import db
 
@@ -32,6 +33,11 @@ class DocumentKind(StrEnum):
 class DocumentAccess(StrEnum):
     PUBLIC = "public"
     PARTICIPANTS = "participants"
+
+
+class NotificationOccasion(StrEnum):
+    PUBLISHED = "published"  # the document is new to the participants
+    NEW_VERSIONS = "new_versions"  # language versions added or replaced since the last notification
 
 
 DOCUMENT_KIND_LABELS = {
@@ -61,7 +67,7 @@ def _in(column, values):
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
-class Document(TimestampMixin, db.Model):
+class Document(Translatable, TimestampMixin, db.Model):
     __tablename__ = "documents"
     __table_args__ = (
         UniqueConstraint("meeting_id", "symbol"),
@@ -90,6 +96,12 @@ class Document(TimestampMixin, db.Model):
         order_by=lambda: DocumentFile.language,
         viewonly=True,
     )
+
+    translatable_fields = ("title",)
+
+    @property
+    def content_languages(self) -> list[str]:
+        return self.meeting.content_languages
 
     @property
     def is_published(self) -> bool:
@@ -166,3 +178,38 @@ class DocumentFile(db.Model):
     @property
     def size_text(self) -> str:
         return file_size_text(self.size)
+
+
+class DocumentNotification(db.Model):
+    """One email round telling the confirmed participants about a document (distribution.py).
+
+    `versions` is the set of current language versions announced ("en:12,fr:13": language and file
+    id), so that a second click announces nothing new and is refused, while a version uploaded since
+    makes a different set. An organizer may still send the same set again on purpose; each repeat
+    takes the next `repeat_number`, and the unique constraint lets only one of two simultaneous clicks
+    through."""
+
+    __tablename__ = "document_notifications"
+    __table_args__ = (
+        UniqueConstraint("document_id", "versions", "repeat_number"),
+        CheckConstraint(_in("occasion", NotificationOccasion), name="occasion"),
+        CheckConstraint("recipients >= 0", name="recipients_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    occasion: Mapped[str] = mapped_column(String(20))
+    versions: Mapped[str] = mapped_column(String(500))
+    # The languages announced as new or revised ("es,fr"); empty when the document itself is new.
+    languages: Mapped[str] = mapped_column(String(100), default="")
+    repeat_number: Mapped[int] = mapped_column(default=0)
+    recipients: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    document: Mapped[Document] = relationship()
+    sent_by = relationship("User")
+
+    @property
+    def language_codes(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]

@@ -17,6 +17,7 @@ Nothing here commits."""
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
@@ -33,7 +34,8 @@ from ..core.models import utcnow
 from ..core.storage import PDF, UploadRefused, delete_stored, file_size_text, path_for, store_upload
 from ..extensions import db
 from ..meetings.models import MeetingStatus
-from ..meetings.services import FieldErrors
+from ..meetings.services import FieldErrors, changed_fields, clean_translations
+from ..registration.models import Registration
 from .models import FILE_TYPE_LABELS, Document, DocumentAccess, DocumentFile, DocumentKind
 
 # What a study may be sent as: PDF, Word (current and 97–2003) and OpenDocument text; the storage
@@ -46,12 +48,15 @@ DOCUMENT_TYPES = {
 }
 
 # A base symbol of parts joined by slashes (AVP/IM/03/4, AVP/IM/03/3A, SCCR/17/INF/1, A/58/L.1),
-# then any Rev./Add./Corr. suffixes, after a space (WIPO: "AVP/IM/03/4 Rev.1") or a slash (United
-# Nations: "A/58/L.1/Add.2"), their number optional ("A/39/15 Corr.").
-SYMBOL_PART = r"(?!(?:REV|ADD|CORR)\.)[A-Z0-9]+(?:[.\-][A-Z0-9]+)*"
-SYMBOL_SUFFIX = re.compile(r"([ /])(REV|ADD|CORR)\.(\d*)")
-SYMBOL_PATTERN = re.compile(rf"(?P<base>{SYMBOL_PART}(?:/{SYMBOL_PART})*)(?P<suffixes>(?:[ /](?:REV|ADD|CORR)\.\d*)*)")
-SUFFIX_NAMES = {"rev": "Rev.", "add": "Add.", "corr": "Corr."}
+# then any Rev./Add./Corr./Prov. suffixes, after a space (WIPO: "AVP/IM/03/4 Rev.1") or a slash (United
+# Nations: "A/58/L.1/Add.2"), their number optional ("A/39/15 Corr.", "AVP/IM/03/INF/1 Prov.": the
+# provisional list of participants).
+SYMBOL_PART = r"(?!(?:REV|ADD|CORR|PROV)\.)[A-Z0-9]+(?:[.\-][A-Z0-9]+)*"
+SYMBOL_SUFFIX = re.compile(r"([ /])(REV|ADD|CORR|PROV)\.(\d*)")
+SYMBOL_PATTERN = re.compile(
+    rf"(?P<base>{SYMBOL_PART}(?:/{SYMBOL_PART})*)(?P<suffixes>(?:[ /](?:REV|ADD|CORR|PROV)\.\d*)*)"
+)
+SUFFIX_NAMES = {"rev": "Rev.", "add": "Add.", "corr": "Corr.", "prov": "Prov."}
 
 DOCUMENT_FIELD_LABELS = {
     "symbol": _l("Symbol"),
@@ -88,6 +93,12 @@ class Listing:
     # (code, name in the page's language) of the languages that have a file, in the meeting's order
     languages: list[tuple[str, str]]
     visitor: Visitor
+    # When the list was read: a participant's visit is remembered as of then (remember_documents_visit).
+    listed_at: datetime | None = None
+    # A participant's previous visit of the meeting page, and the documents published, or given a
+    # language version, since then.
+    previous_visit: datetime | None = None
+    new_document_ids: frozenset[int] = frozenset()
 
     @property
     def has_restricted(self) -> bool:
@@ -196,16 +207,47 @@ def current_visitor(meeting) -> Visitor:
 
 
 def public_listing(meeting, visitor: Visitor | None = None) -> Listing:
+    """The published documents; for a participant, also those that are new since their previous visit
+    (none on the first visit: everything would be new)."""
+    listed_at = utcnow()
+    visitor = visitor or current_visitor(meeting)
     documents = published_documents(meeting)
     present = {file.language for document in documents for file in document.current_files}
     codes = [code for code in meeting.language_codes if code in present]
     codes += sorted(present - set(codes))
     page_language = str(get_locale())
+    previous_visit = visitor.participant.last_seen_documents_at if visitor.participant is not None else None
     return Listing(
         documents=documents,
         languages=[(code, language_name(code, page_language)) for code in codes],
-        visitor=visitor or current_visitor(meeting),
+        visitor=visitor,
+        listed_at=listed_at,
+        previous_visit=previous_visit,
+        new_document_ids=frozenset(
+            document.id for document in documents if previous_visit and is_new_since(document, previous_visit)
+        ),
     )
+
+
+def is_new_since(document, moment) -> bool:
+    """Published after `moment`, or given a language version (a new or a replacing file) since."""
+    return document.published_at > moment or any(file.uploaded_at > moment for file in document.current_files)
+
+
+def remember_documents_visit(listing: Listing) -> bool:
+    """Keep the time a participant saw the meeting's documents (`listing`), for the next visit's "new"
+    marks: one UPDATE, which leaves the registration's `updated_at` alone (a visit changes nothing in
+    it). False when the visitor is no participant."""
+    participant = listing.visitor.participant
+    if participant is None or listing.listed_at is None:
+        return False
+    db.session.execute(
+        update(Registration)
+        .where(Registration.id == participant.id)
+        .values(last_seen_documents_at=listing.listed_at, updated_at=Registration.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return True
 
 
 def _refuse_unless_visible(meeting, visitor) -> None:
@@ -219,7 +261,7 @@ def _participants_only(meeting) -> ParticipantsOnly:
             "This document is for the participants of the %(title)s. Open the personal link from your "
             "registration email in this browser, then download the document again. If your registration is "
             "still pending, you will be able to download it once the Secretariat has confirmed it.",
-            title=meeting.title,
+            title=meeting.localized("title"),
         )
     )
 
@@ -320,6 +362,14 @@ def _clean_document(meeting, data, document) -> dict:
         values["access"] = values["access"] or DocumentAccess.PUBLIC
         if values["access"] not in set(DocumentAccess):
             errors.add("access", _("Choose who may download the document."))
+    if "translations" in data:
+        values["translations"] = clean_translations(
+            Document,
+            data["translations"],
+            meeting.content_languages[1:],
+            document.translations if document else {},
+            errors,
+        )
 
     errors.raise_if_any()
     return values
@@ -369,7 +419,7 @@ def update_document(document, data) -> dict:
         summary=_(
             "Changed the document %(symbol)s: %(fields)s.",
             symbol=document.symbol,
-            fields=", ".join(str(DOCUMENT_FIELD_LABELS[name]) for name in changes),
+            fields=changed_fields(changes, DOCUMENT_FIELD_LABELS),
         ),
         details={"changes": {name: list(pair) for name, pair in changes.items()}},
     )

@@ -17,17 +17,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import SQLAlchemyError
 from zipstream import ZIP_STORED, ZipStream
 
 from ..core.errors import DomainError, NotFound
 from ..core.forms import show_refusal
+from ..core.i18n import get_locale
 from ..core.manage import manage_blueprint
 from ..core.storage import path_for
 from ..extensions import db
 from ..meetings import services as meeting_services
-from . import services
-from .forms import DocumentForm, UploadForm
+from . import distribution, participants_list, services
+from .forms import DocumentForm, ListOfParticipantsForm, NotificationForm, NotificationPreviewForm, UploadForm
 
 bp = Blueprint("documents", __name__)
 manage_bp = manage_blueprint("documents", __name__)
@@ -164,6 +166,7 @@ def bundle(slug, lang):
 
 
 def _document_page(meeting, document, form, upload_form, status=200):
+    notifications = distribution.notifications_of(document)
     return render_template(
         "documents/manage_document.html",
         meeting=meeting,
@@ -172,6 +175,8 @@ def _document_page(meeting, document, form, upload_form, status=200):
         upload_form=upload_form,
         accepted_types=services.accepted_types_text(),
         max_size=services.max_size_text(),
+        notifications=notifications,
+        unannounced=distribution.unannounced_languages(document, notifications),
     ), status
 
 
@@ -182,6 +187,7 @@ def list_documents(slug):
         "documents/manage_list.html",
         meeting=meeting,
         documents=services.documents_for_organizers(meeting),
+        list_form=ListOfParticipantsForm.for_meeting(meeting),
     )
 
 
@@ -306,3 +312,98 @@ def download_version(slug, document_id, file_id):
     )
     response.cache_control.private = True
     return response
+
+
+# Organizers: telling the participants, publishing the list of participants ---------------------
+
+
+@manage_bp.get("/meetings/<slug>/documents/<int:document_id>/notify")
+def notify_participants(slug, document_id):
+    """The preview: who would get the email, in which language, and the email itself."""
+    meeting = _meeting_or_404(slug)
+    document = _document_or_404(meeting, document_id, with_files=True)
+    try:
+        plan = distribution.plan_notification(document)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".edit_document", slug=meeting.slug, document_id=document.id))
+    languages = list(meeting.language_codes)
+    languages += [group.language for group in plan.groups if group.language not in languages]
+    preview_form = NotificationPreviewForm(languages, request.args, default=str(get_locale()))
+    return render_template(
+        "documents/manage_notify.html",
+        meeting=meeting,
+        document=document,
+        plan=plan,
+        preview_form=preview_form,
+        preview=distribution.preview(plan, preview_form.lang.data),
+        form=NotificationForm(formdata=None, versions=plan.versions),
+        language_label=distribution.language_label,
+        new_languages=", ".join(distribution.language_label(code) for code in plan.new_languages),
+    )
+
+
+@manage_bp.post("/meetings/<slug>/documents/<int:document_id>/notify")
+def send_notification(slug, document_id):
+    meeting = _meeting_or_404(slug)
+    document = _document_or_404(meeting, document_id, with_files=True)
+    form = NotificationForm()
+    back = url_for(".notify_participants", slug=meeting.slug, document_id=document.id)
+    if not form.validate_on_submit():
+        flash(_("The form could not be read. Check the preview and send again."), "error")
+        return redirect(back)
+    try:
+        notification = distribution.send_notification(
+            document, versions=form.versions.data or "", send_again=form.send_again.data
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    message = ngettext(
+        "%(num)d email about %(symbol)s is queued; it is sent within a few minutes.",
+        "%(num)d emails about %(symbol)s are queued; they are sent within a few minutes.",
+        notification.recipients,
+        symbol=document.symbol,
+    )
+    target = url_for(".edit_document", slug=meeting.slug, document_id=document.id, _anchor="notifications")
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
+
+
+@manage_bp.post("/meetings/<slug>/documents/list-of-participants")
+def publish_list_of_participants(slug):
+    meeting = _meeting_or_404(slug)
+    form = ListOfParticipantsForm(meeting)
+    if not form.validate_on_submit():
+        flash(_("Choose the languages and the edition of the list."), "error")
+        return redirect(url_for(".list_documents", slug=meeting.slug, _anchor="list-of-participants"))
+    try:
+        document, changed = participants_list.publish_list_of_participants(
+            meeting, form.languages.data, final=form.edition.data == "final"
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".list_documents", slug=meeting.slug, _anchor="list-of-participants"))
+    if changed:
+        message, category = (
+            _(
+                "The list of participants is published as the document %(symbol)s (%(languages)s). You can now "
+                "notify the participants.",
+                symbol=document.symbol,
+                languages=", ".join(distribution.language_label(code) for code in changed),
+            ),
+            "success",
+        )
+    else:
+        message, category = (
+            _(
+                "The list has not changed since %(symbol)s was last stored: its files are kept as they are.",
+                symbol=document.symbol,
+            ),
+            "info",
+        )
+    target = url_for(".edit_document", slug=meeting.slug, document_id=document.id)
+    db.session.commit()
+    flash(message, category)
+    return redirect(target)

@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, insert
 from sqlalchemy.orm import contains_eager, defer, joinedload, selectinload, with_expression
 
 from ..accounts.models import Role, User
@@ -25,7 +25,7 @@ from ..core.tokens import hash_token
 from ..directory.models import Organization, OrganizationKind, search_key
 from ..extensions import db
 from ..mail.models import OutboxMessage, OutboxStatus
-from ..mail.services import external_url, queue_email, render_email
+from ..mail.services import OutgoingEmail, external_url, queue_email, queue_emails, render_email
 from ..meetings.models import Meeting, MeetingStatus
 from ..registration.models import ACTIVE_STATUSES, Registration
 from .models import (
@@ -183,11 +183,11 @@ def _email_context(meeting, organization, language, personal_message, link) -> d
 
 
 def _invitation_subject(meeting):
-    return _l("Invitation: %(title)s", title=meeting.title)
+    return _l("Invitation: %(title)s", title=meeting.lazy_localized("title"))
 
 
 def _reminder_subject(meeting):
-    return _l("Reminder: invitation to the %(title)s", title=meeting.title)
+    return _l("Reminder: invitation to the %(title)s", title=meeting.lazy_localized("title"))
 
 
 def _link_token(invitation) -> str:
@@ -200,19 +200,38 @@ def _link_token(invitation) -> str:
     return token
 
 
-def _queue(invitation, *, template, subject, cause):
+def _email(invitation) -> OutgoingEmail:
+    """The invitation's email to its delegation: the focal points, in the invitation's language."""
     meeting, organization = invitation.meeting, invitation.organization
     link = external_url("invitations.show", token=_link_token(invitation))
-    return queue_email(
-        template,
+    return OutgoingEmail(
         to=invitation.recipient_list,
         language=invitation.language,
-        subject=subject,
         context=_email_context(meeting, organization, invitation.language, invitation.personal_message, link),
-        meeting=meeting,
+        recipient_name=_recipient_name(organization, invitation.language),
+        cause_object=invitation,
+    )
+
+
+def _queue(invitation, *, template, subject, cause):
+    email = _email(invitation)
+    return queue_email(
+        template,
+        to=email.to,
+        language=email.language,
+        subject=subject,
+        context=email.context,
+        meeting=invitation.meeting,
         cause=cause,
         cause_object=invitation,
-        recipient_name=_recipient_name(organization, invitation.language),
+        recipient_name=email.recipient_name,
+    )
+
+
+def _queue_all(meeting, invitations, *, template, subject, cause) -> None:
+    """The emails of many invitations of `meeting` at once (see `queue_emails`)."""
+    queue_emails(
+        template, [_email(invitation) for invitation in invitations], subject=subject, meeting=meeting, cause=cause
     )
 
 
@@ -256,6 +275,45 @@ def _clean_message(text) -> str:
     return text
 
 
+def _insert_invitations(meeting, organizations, personal_message, send) -> list[Invitation]:
+    """New invitations of `meeting` for `organizations`, in their order. An invitation round may
+    invite thousands of organizations: the rows are written by one multi-row INSERT (an ORM flush
+    would insert them with RETURNING, several times slower on PostgreSQL), then read back in one
+    query."""
+    if not organizations:
+        return []
+    now = utcnow()
+    rows = []
+    for organization in organizations:
+        # A transient invitation, for its token's nonce and hash (see `Invitation.renew_token`).
+        token = Invitation(meeting_id=meeting.id, organization_id=organization.id)
+        token.renew_token()
+        rows.append(
+            {
+                "meeting_id": meeting.id,
+                "organization_id": organization.id,
+                "token_nonce": token.token_nonce,
+                "token_hash": token.token_hash,
+                "recipients": "\n".join(organization.focal_point_emails),
+                "language": invitation_language(meeting, organization),
+                "personal_message": personal_message,
+                "status": InvitationStatus.QUEUED if send else InvitationStatus.DRAFT,
+                "queued_at": now if send else None,
+                "reminders_sent": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    db.session.execute(insert(Invitation), rows)
+    # The meeting and the organizations are in the session already: reading an invitation's
+    # `meeting` or `organization` costs no query.
+    created = {
+        invitation.organization_id: invitation
+        for invitation in db.session.scalars(db.select(Invitation).where(Invitation.meeting_id == meeting.id))
+    }
+    return [created[organization.id] for organization in organizations]
+
+
 def invite(meeting, organizations, *, personal_message="", send=True) -> InviteResult:
     """Invite each organization once to `meeting` (pass them with their contacts loaded, as
     `select_organizations` returns them): organizations already invited keep their invitation and
@@ -266,29 +324,11 @@ def invite(meeting, organizations, *, personal_message="", send=True) -> InviteR
     _refuse_if_over(meeting)
     personal_message = _clean_message(personal_message)
     plan = plan_invitations(meeting, organizations)
-    now = utcnow()
-    invitations = []
-    for organization in plan.new:
-        invitation = Invitation(
-            meeting_id=meeting.id,
-            organization_id=organization.id,
-            meeting=meeting,
-            organization=organization,
-            recipients="\n".join(organization.focal_point_emails),
-            language=invitation_language(meeting, organization),
-            personal_message=personal_message,
-            status=InvitationStatus.QUEUED if send else InvitationStatus.DRAFT,
-            queued_at=now if send else None,
-            reminders_sent=0,
-        )
-        invitation.renew_token()
-        invitations.append(invitation)
-    db.session.add_all(invitations)
-    db.session.flush()  # the emails name their invitation by id
+    invitations = _insert_invitations(meeting, plan.new, personal_message, send)
     if send:
-        subject = _invitation_subject(meeting)
-        for invitation in invitations:
-            _queue(invitation, template="invitation", subject=subject, cause="invitation")
+        _queue_all(
+            meeting, invitations, template="invitation", subject=_invitation_subject(meeting), cause="invitation"
+        )
     if invitations:
         verb = "Invited" if send else "Drafted invitations for"
         audit.record(
@@ -323,14 +363,17 @@ def send_drafts(meeting, invitation_ids) -> tuple[int, int]:
     invitations that are no drafts, are skipped."""
     _refuse_if_over(meeting)
     now = utcnow()
-    sent = []
-    chosen = _invitations(meeting, invitation_ids)
-    for invitation in chosen:
-        if invitation.status != InvitationStatus.DRAFT or not invitation.organization.contacts:
-            continue
+    drafts = [
+        invitation
+        for invitation in _invitations(meeting, invitation_ids)
+        if invitation.status == InvitationStatus.DRAFT and invitation.organization.contacts
+    ]
+    for invitation in drafts:
         invitation.recipients = "\n".join(invitation.organization.focal_point_emails)
-        _queue_invitation(invitation, now)
-        sent.append(invitation.id)
+        invitation.status = InvitationStatus.QUEUED
+        invitation.queued_at = invitation.queued_at or now
+    _queue_all(meeting, drafts, template="invitation", subject=_invitation_subject(meeting), cause="invitation")
+    sent = [invitation.id for invitation in drafts]
     if sent:
         audit.record(
             "invitation.send_drafts",
@@ -346,16 +389,22 @@ def remind(meeting, invitation_ids) -> tuple[int, int]:
     sent and not answered (nor revoked). Returns (reminded, skipped)."""
     _refuse_if_over(meeting)
     now = utcnow()
-    reminded = []
-    for invitation in _invitations(meeting, invitation_ids):
-        if invitation.status not in AWAITING_ANSWER_STATUSES:
-            continue
-        _queue(
-            invitation, template="invitation_reminder", subject=_reminder_subject(meeting), cause="invitation.reminder"
-        )
+    awaiting = [
+        invitation
+        for invitation in _invitations(meeting, invitation_ids)
+        if invitation.status in AWAITING_ANSWER_STATUSES
+    ]
+    _queue_all(
+        meeting,
+        awaiting,
+        template="invitation_reminder",
+        subject=_reminder_subject(meeting),
+        cause="invitation.reminder",
+    )
+    for invitation in awaiting:
         invitation.reminders_sent += 1
         invitation.last_reminded_at = now
-        reminded.append(invitation.id)
+    reminded = [invitation.id for invitation in awaiting]
     if reminded:
         audit.record(
             "invitation.remind",
@@ -549,7 +598,7 @@ def decline(invitation, reason="") -> Invitation:
             subject=_l(
                 "%(organization)s declined the invitation to the %(title)s",
                 organization=_recipient_name(organization, "en"),
-                title=meeting.title,
+                title=meeting.lazy_localized("title"),
             ),
             context={
                 "organization_name": organization.name_en,

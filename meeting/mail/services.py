@@ -8,14 +8,17 @@ the delivery worker (`delivery.py`) does, later."""
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from email.utils import make_msgid, parseaddr
 from urllib.parse import quote, urlsplit
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, update
+from jinja2 import pass_context
+from markupsafe import Markup
+from sqlalchemy import func, insert, update
 from sqlalchemy.orm import defer, joinedload
 
 from ..core import audit
@@ -116,17 +119,106 @@ def _message_id_domain() -> str:
     return address.rpartition("@")[2] or "localhost"
 
 
+def _templates(template: str):
+    env = current_app.jinja_env
+    return env.get_template(f"email/{template}.txt"), env.get_template(f"email/{template}.html")
+
+
 def render_email(template: str, language: str, context: dict) -> tuple[str, str]:
     """The text and HTML bodies of `templates/email/<template>` in `language`.
 
     The templates are rendered from the Jinja environment directly, not with `render_template`:
     an email has no page around it, so the page's context processors (the visitor's language,
     the session) must not leak into it, and the worker renders outside any request."""
-    env = current_app.jinja_env
+    text_template, html_template = _templates(template)
     with force_locale(language):
-        text = env.get_template(f"email/{template}.txt").render(context)
-        html = env.get_template(f"email/{template}.html").render(context)
-    return text, html
+        return text_template.render(context), html_template.render(context)
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One email of a batch given to `queue_emails`: what differs from one recipient to the next."""
+
+    to: str | Iterable[str]
+    language: str
+    context: dict = field(default_factory=dict)
+    recipient_name: str = ""
+    cause_object: object = None
+
+
+def _email_language(language: str) -> str:
+    return language if language in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _clean_recipient_name(recipient_name: str) -> str:
+    recipient_name = (recipient_name or "").strip()
+    if _has_line_break(recipient_name):
+        raise DomainError(
+            _("The recipient's name contains a line break; no email was queued."),
+            fields={"recipient_name": ["line break"]},
+        )
+    return _shorten(recipient_name, NAME_LENGTH)
+
+
+def _subject_text(subject: Subject) -> str:
+    """The subject in the language in force (the caller's `force_locale`)."""
+    subject_text = str(subject() if callable(subject) else subject).strip()
+    if _has_line_break(subject_text):
+        raise DomainError(
+            _("The subject of the email contains a line break; no email was queued."),
+            fields={"subject": ["line break"]},
+        )
+    return _shorten(subject_text, SUBJECT_LENGTH)
+
+
+def _template_gettext() -> dict:
+    """`gettext` and `ngettext` for the email templates, bound to the catalog of the language in
+    force (the caller's `force_locale`). Jinja's `_()` looks `gettext` up in the template's context
+    before the environment's globals, so passing these with the context translates as Flask-Babel's
+    globals do (Jinja's "newstyle" gettext: escaped in HTML, always %-formatted), without looking the
+    language and its catalog up again for every string of every email of a batch."""
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string, **variables):
+        text = translations.ugettext(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        text = translations.ungettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
+
+
+def _outbox_values(templates, email: OutgoingEmail, *, subject_text, meeting, cause, domain, now, gettext) -> dict:
+    """The columns of one outbox row, its bodies rendered with `templates` in the language in force
+    (`gettext`: `_template_gettext()` for that language)."""
+    recipients = _check_recipients(email.to)
+    recipient_name = _clean_recipient_name(email.recipient_name)
+    values = dict(email.context or {})
+    values.update(language=email.language, recipient_name=recipient_name, subject=subject_text, meeting=meeting)
+    values.update(gettext)
+    text_template, html_template = templates
+    cause_object = email.cause_object
+    return {
+        "meeting_id": meeting.id if meeting is not None else None,
+        "recipients": "\n".join(recipients),
+        "recipient_name": recipient_name,
+        "subject": subject_text,
+        "body_text": text_template.render(values),
+        "body_html": html_template.render(values),
+        "language": email.language,
+        "cause": cause,
+        "cause_object_type": type(cause_object).__name__ if cause_object is not None else None,
+        "cause_object_id": getattr(cause_object, "id", None),
+        "status": OutboxStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "message_id": make_msgid(domain=domain),
+    }
 
 
 def queue_email(
@@ -149,42 +241,26 @@ def queue_email(
     `recipient_name`, `subject` and `meeting`. `attachments` are (file name, content type, bytes).
     A line break in an address, the recipient's name, the subject or a file name is refused with a
     DomainError (it could inject mail headers)."""
-    recipients = _check_recipients(to)
+    _check_recipients(to)
     files = _check_attachments(attachments)
-    recipient_name = (recipient_name or "").strip()
-    if _has_line_break(recipient_name):
-        raise DomainError(
-            _("The recipient's name contains a line break; no email was queued."),
-            fields={"recipient_name": ["line break"]},
-        )
-    if language not in current_app.config["LANGUAGES"]:
-        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    _clean_recipient_name(recipient_name)
+    language = _email_language(language)
+    email = OutgoingEmail(
+        to=to, language=language, context=context or {}, recipient_name=recipient_name, cause_object=cause_object
+    )
     with force_locale(language):
-        subject_text = str(subject() if callable(subject) else subject).strip()
-    if _has_line_break(subject_text):
-        raise DomainError(
-            _("The subject of the email contains a line break; no email was queued."),
-            fields={"subject": ["line break"]},
+        values = _outbox_values(
+            _templates(template),
+            email,
+            subject_text=_subject_text(subject),
+            meeting=meeting,
+            cause=cause,
+            domain=_message_id_domain(),
+            now=utcnow(),
+            gettext=_template_gettext(),
         )
-    recipient_name, subject_text = _shorten(recipient_name, NAME_LENGTH), _shorten(subject_text, SUBJECT_LENGTH)
-    values = dict(context or {})
-    values.update(language=language, recipient_name=recipient_name, subject=subject_text, meeting=meeting)
-    body_text, body_html = render_email(template, language, values)
     message = OutboxMessage(
-        meeting_id=meeting.id if meeting is not None else None,
-        recipients="\n".join(recipients),
-        recipient_name=recipient_name,
-        subject=subject_text,
-        body_text=body_text,
-        body_html=body_html,
-        language=language,
-        cause=cause,
-        cause_object_type=type(cause_object).__name__ if cause_object is not None else None,
-        cause_object_id=getattr(cause_object, "id", None),
-        status=OutboxStatus.QUEUED,
-        attempts=0,
-        next_attempt_at=utcnow(),
-        message_id=make_msgid(domain=_message_id_domain()),
+        **values,
         attachments=[
             OutboxAttachment(filename=filename, content_type=content_type, content=content)
             for filename, content_type, content in files
@@ -192,6 +268,43 @@ def queue_email(
     )
     db.session.add(message)
     return message
+
+
+def queue_emails(template: str, emails: Iterable[OutgoingEmail], *, subject: Subject, meeting=None, cause: str) -> int:
+    """Queue many emails of one template at once (an invitation round to every Member State), in the
+    caller's transaction; returns how many. Each is checked and rendered as `queue_email` would do
+    it, in its own language, with the same `subject` (evaluated once per language); if any is
+    refused, none is queued. The templates and the language are set up once per language rather
+    than once per email, and the rows are written by one multi-row INSERT, so that thousands of
+    emails take seconds. The outbox rows keep the order of `emails`."""
+    pending = {}
+    for index, email in enumerate(emails):
+        language = _email_language(email.language)
+        if language != email.language:
+            email = replace(email, language=language)
+        pending.setdefault(language, []).append((index, email))
+    if not pending:
+        return 0
+    templates, domain, now = _templates(template), _message_id_domain(), utcnow()
+    rows = {}
+    for language, batch in pending.items():
+        with force_locale(language):
+            subject_text, gettext = _subject_text(subject), _template_gettext()
+            for index, email in batch:
+                rows[index] = _outbox_values(
+                    templates,
+                    email,
+                    subject_text=subject_text,
+                    meeting=meeting,
+                    cause=cause,
+                    domain=domain,
+                    now=now,
+                    gettext=gettext,
+                )
+    for values in rows.values():
+        values.update(created_at=now, updated_at=now)
+    db.session.execute(insert(OutboxMessage), [rows[index] for index in sorted(rows)])
+    return len(rows)
 
 
 def send_test_email(to: str, language: str) -> OutboxMessage:

@@ -3,11 +3,12 @@
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.models import TimestampMixin, UTCDateTime, utcnow
+from ..core.models import TimestampMixin, Translatable, UTCDateTime, paragraphs, utcnow
 from ..core.timeutil import to_local
 from ..extensions import db
 
@@ -60,26 +61,11 @@ SESSION_KIND_LABELS = {
 PUBLIC_STATUSES = (MeetingStatus.PUBLISHED, MeetingStatus.CLOSED)
 
 
-def paragraphs(text: str | None) -> list[list[str]]:
-    """Plain text as paragraphs (separated by blank lines), each a list of lines; the template
-    escapes them, so a description can never inject markup."""
-    result, current = [], []
-    for line in (text or "").splitlines():
-        if line.strip():
-            current.append(line.strip())
-        elif current:
-            result.append(current)
-            current = []
-    if current:
-        result.append(current)
-    return result
-
-
 def _in(column, values):
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
-class Meeting(TimestampMixin, db.Model):
+class Meeting(Translatable, TimestampMixin, db.Model):
     __tablename__ = "meetings"
     __table_args__ = (
         CheckConstraint(_in("status", MeetingStatus), name="status"),
@@ -121,13 +107,17 @@ class Meeting(TimestampMixin, db.Model):
     # Bumped by every decision on seats (registration/services.py): the UPDATE is the lock that
     # serialises those decisions, on PostgreSQL (row lock) and SQLite (database write lock) alike.
     registrations_version: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Comma-separated language codes in the order of preference, e.g. "en,fr,es".
+    # Comma-separated language codes, e.g. "en,fr,es". The first is the main language, in which the
+    # meeting's texts (title, description, program, document titles) are entered; the others may
+    # have translations (core.models.Translatable).
     languages: Mapped[str] = mapped_column(String(60), default="en")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The list of participants is public from this moment (None: organizers have not published it),
     # as the final edition or the provisional one (registration/participants.py).
     participants_list_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     participants_list_final: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    translatable_fields = ("title", "description")
 
     sessions: Mapped[list["ProgramSession"]] = relationship(
         back_populates="meeting",
@@ -138,6 +128,11 @@ class Meeting(TimestampMixin, db.Model):
     @property
     def language_codes(self) -> list[str]:
         return [code for code in self.languages.split(",") if code]
+
+    @property
+    def content_languages(self) -> list[str]:
+        """The languages of the meeting's texts: its own columns hold the first, its main language."""
+        return self.language_codes or [current_app.config["BABEL_DEFAULT_LOCALE"]]
 
     @property
     def is_public(self) -> bool:
@@ -186,7 +181,7 @@ class Meeting(TimestampMixin, db.Model):
         return "open"
 
 
-class ProgramSession(TimestampMixin, db.Model):
+class ProgramSession(Translatable, TimestampMixin, db.Model):
     __tablename__ = "program_sessions"
     __table_args__ = (
         CheckConstraint(_in("kind", SessionKind), name="kind"),
@@ -203,6 +198,12 @@ class ProgramSession(TimestampMixin, db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
 
     meeting: Mapped[Meeting] = relationship(back_populates="sessions")
+
+    translatable_fields = ("title", "description")
+
+    @property
+    def content_languages(self) -> list[str]:
+        return self.meeting.content_languages
 
     @property
     def kind_label(self) -> str:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 
 from ..core.audit import record
 from ..core.errors import DomainError
-from ..core.models import utcnow
+from ..core.i18n import language_name
+from ..core.models import current_language, utcnow
 from ..core.timeutil import day_bounds_utc, is_timezone, to_local, to_utc
 from ..extensions import db
 from .models import PUBLIC_STATUSES, Meeting, MeetingKind, MeetingStatus, ProgramSession, SessionKind
@@ -103,6 +104,63 @@ class FieldErrors:
             raise DomainError(" ".join(messages), fields=self.fields)
 
 
+# Texts in several languages --------------------------------------------------------------------
+
+
+def clean_translations(model, submitted, languages, current, errors) -> dict:
+    """The `translations` to store on a `core.models.Translatable` of class `model`: `current` updated
+    with what `submitted` ({language: {text: value}}) gives for `languages` (the meeting's languages
+    other than its main one). Values are trimmed (one line for a text of limited length), an empty
+    one removes the translation, and each is checked against its column's length; errors go to the
+    form field `<text>_<language>`. Whatever is submitted for another language is ignored, and what
+    is stored for a language the meeting no longer offers is kept (offering it again brings it back)."""
+    result = {code: dict(texts) for code, texts in (current or {}).items()}
+    for code in languages:
+        given = (submitted or {}).get(code)
+        if not isinstance(given, dict):
+            continue
+        texts = result.setdefault(code, {})
+        for name in model.translatable_fields:
+            if name not in given:
+                continue
+            length = model.__table__.c[name].type.length
+            value = str(given[name] or "")
+            value = " ".join(value.split()) if length else value.strip()
+            if length and len(value) > length:
+                errors.add(f"{name}_{code}", _("At most %(n)d characters.", n=length))
+            if value:
+                texts[name] = value
+            else:
+                texts.pop(name, None)
+        if not texts:
+            del result[code]
+    return result
+
+
+def changed_translations(old, new, labels) -> list[str]:
+    """The translations that differ between two `translations`, as "Title (French)", for the audit
+    log's summary (`labels`: the texts' labels)."""
+    page_language = current_language()
+    changed = []
+    for code in sorted(set(old or {}) | set(new or {})):
+        before, after = (old or {}).get(code, {}), (new or {}).get(code, {})
+        for name in labels:
+            if before.get(name) != after.get(name):
+                changed.append(f"{labels[name]} ({language_name(code, page_language or code)})")
+    return changed
+
+
+def changed_fields(changes, labels) -> str:
+    """The fields of a change, by their labels, each changed translation on its own, for the audit log."""
+    names = []
+    for name, (old, new) in changes.items():
+        if name == "translations":
+            names.extend(changed_translations(old, new, labels))
+        else:
+            names.append(str(labels[name]))
+    return ", ".join(names)
+
+
 # Queries ---------------------------------------------------------------------------------------
 
 
@@ -175,7 +233,7 @@ def update_meeting(meeting, data) -> Meeting:
         "meeting.update",
         meeting=meeting,
         obj=meeting,
-        summary=_("Changed: %(fields)s.", fields=", ".join(str(MEETING_FIELD_LABELS[name]) for name in changes)),
+        summary=_("Changed: %(fields)s.", fields=changed_fields(changes, MEETING_FIELD_LABELS)),
         details={"changes": {name: _jsonable(pair) for name, pair in changes.items()}},
     )
     if {"capacity", "per_delegation_limit"} & changes.keys():
@@ -300,7 +358,29 @@ def _clean_meeting(data, meeting) -> dict:
             )
         elif not codes:
             errors.add("languages", _("Offer at least one language."))
-        values["languages"] = ",".join(code for code in offered if code in codes)
+        ordered = [code for code in offered if code in codes]
+        main = meeting.language_codes[0] if meeting is not None and meeting.language_codes else None
+        if main is not None and ordered:
+            # The meeting's texts are entered in its main language: it stays, and stays first.
+            if main in ordered:
+                ordered = [main] + [code for code in ordered if code != main]
+            else:
+                errors.add(
+                    "languages",
+                    _(
+                        "%(language)s is the main language of this meeting: its title, description, program and "
+                        "document titles are entered in it, so it stays offered. To hold the meeting in another "
+                        "main language, create a new meeting.",
+                        language=language_name(main, current_language() or main),
+                    ),
+                )
+        values["languages"] = ",".join(ordered)
+
+    if "translations" in data:
+        languages = values["languages"].split(",") if "languages" in values else meeting.language_codes
+        values["translations"] = clean_translations(
+            Meeting, data["translations"], languages[1:], meeting.translations if meeting else {}, errors
+        )
 
     if meeting is not None and dates_valid and is_timezone(tz_name) and meeting.sessions:
         _check_sessions_fit(meeting, starts_on, ends_on, tz_name, errors)
@@ -396,7 +476,7 @@ def update_session(session, data) -> ProgramSession:
         summary=_(
             "Changed the program session “%(title)s”: %(fields)s.",
             title=session.title,
-            fields=", ".join(str(SESSION_FIELD_LABELS[name]) for name in changes),
+            fields=changed_fields(changes, SESSION_FIELD_LABELS),
         ),
         details={"changes": {name: _jsonable(pair) for name, pair in changes.items()}},
     )
@@ -436,6 +516,14 @@ def _clean_session(meeting, data, session) -> dict:
                 errors.add(name, _("At most %(n)d characters.", n=length))
     if "title" in values and not values["title"]:
         errors.add("title", _("Give the session a title."))
+    if "translations" in data:
+        values["translations"] = clean_translations(
+            ProgramSession,
+            data["translations"],
+            meeting.content_languages[1:],
+            session.translations if session else {},
+            errors,
+        )
     if "kind" in values:
         values["kind"] = values["kind"] or SessionKind.OTHER
         if values["kind"] not in set(SessionKind):

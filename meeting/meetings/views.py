@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.audit import entries_for_meeting
 from ..core.errors import DomainError
@@ -12,7 +13,7 @@ from ..documents import services as document_services
 from ..extensions import db
 from ..program import services as program_services
 from . import services
-from .forms import MeetingForm, ProgramSessionForm
+from .forms import MeetingForm, ProgramSessionForm, language_in_sentence
 
 bp = Blueprint("meetings", __name__)
 manage_bp = manage_blueprint("meetings", __name__)
@@ -52,15 +53,30 @@ def show(slug):
     preview = not meeting.is_public
     if preview and not (current_user.is_authenticated and current_user.is_organizer):
         abort(404)
-    return render_template(
+    documents = document_services.public_listing(meeting)
+    page = render_template(
         "meetings/show.html",
         meeting=meeting,
         preview=preview,
         program=program_services.public_program(meeting),
-        documents=document_services.public_listing(meeting),
+        documents=documents,
         registration_state=meeting.registration_state(),
         can_register=REGISTER_ENDPOINT in current_app.view_functions,
     )
+    _remember_documents_visit(documents)
+    return page
+
+
+def _remember_documents_visit(documents):
+    """A participant's visit, for the "new since your last visit" marks of the next one: written after
+    the page is rendered (a commit would expire what the page shows), in its own short transaction;
+    a failure (a busy database) is logged and never costs the visitor the page."""
+    try:
+        if document_services.remember_documents_visit(documents):
+            db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("visit of the meeting page not remembered", exc_info=True)
 
 
 # Organizers: meetings --------------------------------------------------------------------------
@@ -112,6 +128,7 @@ def overview(slug):
         meeting=meeting,
         actions=services.status_actions(meeting),
         registration_state=meeting.registration_state(),
+        language_in_sentence=language_in_sentence,
     )
 
 

@@ -3,6 +3,7 @@
 Times are entered as wall-clock values in the meeting's timezone; the services turn them into UTC
 and check the business rules."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -20,7 +21,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from ..core.i18n import language_name
 from ..core.timeutil import timezone_names, to_local
-from ..meetings.forms import LOCAL_DATETIME_FORMATS
+from ..meetings.forms import LOCAL_DATETIME_FORMATS, TranslationsForm, add_translation_fields
 from .models import PERSPECTIVE_LABELS, SLOT_KIND_LABELS, Perspective, SlotKind
 from .services import MAX_BIOGRAPHY_LENGTH, MAX_NOTE_LENGTH, MAX_SLOT_MINUTES, SLOT_FIELD_LABELS, SPEAKER_FIELD_LABELS
 
@@ -29,7 +30,7 @@ def _local(moment, tz_name):
     return to_local(moment, tz_name).replace(tzinfo=None) if moment is not None else None
 
 
-class SlotForm(FlaskForm):
+class SlotForm(TranslationsForm, FlaskForm):
     starts_at = DateTimeLocalField(
         SLOT_FIELD_LABELS["starts_at"], validators=[DataRequired()], format=LOCAL_DATETIME_FORMATS
     )
@@ -52,6 +53,7 @@ class SlotForm(FlaskForm):
                 "topic": slot.topic,
                 "kind": slot.kind,
             }
+            | cls.translation_data(slot)
         )
 
     @classmethod
@@ -59,7 +61,12 @@ class SlotForm(FlaskForm):
         return cls(data={"starts_at": _local(starts_at, session.meeting.timezone), "duration_minutes": 20})
 
     def values(self) -> dict:
-        return {name: self[name].data for name in SLOT_FIELD_LABELS}
+        return {name: self[name].data for name in SLOT_FIELD_LABELS} | {"translations": self.translations_data()}
+
+
+add_translation_fields(
+    SlotForm, topic=(StringField, 300, lambda language: _("Topic in %(language)s", language=language))
+)
 
 
 class MoveSlotForm(FlaskForm):

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from ..core.models import TimestampMixin, UTCDateTime, utcnow
+from ..core.models import LocalizedText, TimestampMixin, Translatable, UTCDateTime, current_language, utcnow
 from ..core.tokens import derived_token, hash_token
 from ..extensions import db
 from ..meetings.models import Meeting, ProgramSession
@@ -169,7 +169,7 @@ class SpeakerAvailability(db.Model):
     speaker: Mapped[Speaker] = relationship(back_populates="availability")
 
 
-class Slot(TimestampMixin, db.Model):
+class Slot(Translatable, TimestampMixin, db.Model):
     __tablename__ = "slots"
     __table_args__ = (
         CheckConstraint(_in("kind", SlotKind), name="kind"),
@@ -219,9 +219,23 @@ class Slot(TimestampMixin, db.Model):
     def kind_label(self) -> str:
         return str(SLOT_KIND_LABELS.get(self.kind, self.kind))
 
+    translatable_fields = ("topic",)
+
     @property
     def title(self) -> str:
         return self.topic or self.kind_label
+
+    @property
+    def content_languages(self) -> list[str]:
+        return self.session.meeting.content_languages
+
+    def localized_title(self, language: str | None = None) -> LocalizedText:
+        """`title` in the reader's language: the topic (see `Translatable.localized`), or for a slot
+        without one the kind of slot, a word of the interface and so in the language in force."""
+        topic = self.localized("topic", language)
+        if topic:
+            return topic
+        return LocalizedText(self.kind_label, current_language() or self.main_language)
 
     @property
     def confirmed_speaker(self) -> Speaker | None:

@@ -38,7 +38,7 @@ from ..core.tokens import hash_token
 from ..extensions import db
 from ..mail.services import external_url, queue_email
 from ..meetings.models import MeetingStatus, ProgramSession
-from ..meetings.services import FieldErrors
+from ..meetings.services import FieldErrors, changed_fields, changed_translations, clean_translations
 from .models import (
     OPEN_OFFER_STATUSES,
     OfferStatus,
@@ -76,8 +76,9 @@ SPEAKER_FIELD_LABELS = {
 
 # What the public sees of a speaker: a change to these after publication is an update of the program.
 PUBLIC_SPEAKER_FIELDS = ("name", "affiliation", "perspective", "biography")
-# What a calendar shows of a slot: a change to these raises its SEQUENCE.
-CALENDAR_SLOT_FIELDS = ("starts_at", "duration_minutes", "topic", "kind")
+# What a calendar shows of a slot: a change to these raises its SEQUENCE (a calendar may be in any of
+# the meeting's languages, so a translated topic counts).
+CALENDAR_SLOT_FIELDS = ("starts_at", "duration_minutes", "topic", "kind", "translations")
 
 
 # Times -----------------------------------------------------------------------------------------
@@ -455,6 +456,10 @@ def _clean_slot(meeting, data, slot) -> dict:
         else:
             # A wall-clock time is read in the meeting's timezone.
             values["starts_at"] = to_utc(values["starts_at"], meeting.timezone)
+    if "translations" in data:
+        values["translations"] = clean_translations(
+            Slot, data["translations"], meeting.content_languages[1:], slot.translations if slot else {}, errors
+        )
 
     errors.raise_if_any()
     return values
@@ -512,7 +517,7 @@ def update_slot(slot, data) -> Slot:
             "Changed the slot “%(slot)s” (%(when)s): %(fields)s.",
             slot=slot.title,
             when=_span(slot, meeting.timezone),
-            fields=", ".join(str(SLOT_FIELD_LABELS[name]) for name in changes),
+            fields=changed_fields(changes, SLOT_FIELD_LABELS),
         ),
         details={"changes": {name: _jsonable(pair) for name, pair in changes.items()}},
     )
@@ -602,13 +607,17 @@ def delete_slot(slot) -> None:
     _program_changed(meeting)
 
 
-def session_changed(session, fields) -> None:
-    """For the meetings module to call when a program session changes: a new room or title changes
-    what calendars show of its slots (LOCATION, DESCRIPTION), so their SEQUENCE goes up, and the
-    published program counts as updated."""
-    if not {"room", "title", "starts_at", "ends_at"} & set(fields):
+def session_changed(session, changes) -> None:
+    """For the meetings module to call when a program session changes (`changes`: the fields changed,
+    as {field: (old, new)}): a new room or title, in any language, changes what calendars show of its
+    slots (LOCATION, DESCRIPTION), so their SEQUENCE goes up, and the published program counts as
+    updated."""
+    fields = set(changes)
+    if "translations" in fields and changed_translations(*changes["translations"], {"title": ""}):
+        fields.add("title")
+    if not {"room", "title", "starts_at", "ends_at"} & fields:
         return
-    if {"room", "title"} & set(fields):
+    if {"room", "title"} & fields:
         for slot in session.slots:
             slot.sequence += 1
     _program_changed(session.meeting)
@@ -688,10 +697,20 @@ def _speaker_as_dict(speaker) -> dict | None:
     }
 
 
+def _translations_as_dict(obj) -> dict:
+    """The translations of a session's or slot's texts into the meeting's other languages:
+    {"fr": {"title": "…"}}, only the languages offered and the texts entered."""
+    return {code: dict(obj.translations[code]) for code in obj.content_languages[1:] if obj.translations.get(code)}
+
+
 def program_as_dict(meeting) -> dict:
     """The program for the API: sessions with, once the program is published, their slots and the
     speakers who confirmed (never an unconfirmed one). Times in ISO 8601, local with their offset
-    and in UTC."""
+    and in UTC.
+
+    Titles and topics are given in the meeting's main language (`languages[0]`) and, under
+    `translations`, in each other language they were entered in: one answer for every client,
+    whatever its Accept-Language, which can be cached, and the client picks (and falls back) itself."""
     tz_name = meeting.timezone
     program = public_program(meeting)
 
@@ -710,6 +729,7 @@ def program_as_dict(meeting) -> dict:
             {
                 "id": session.id,
                 "title": session.title,
+                "translations": _translations_as_dict(session),
                 "kind": session.kind,
                 "room": session.room,
                 **times(session.starts_at, session.ends_at),
@@ -718,6 +738,7 @@ def program_as_dict(meeting) -> dict:
                         "id": slot.id,
                         "uid": slot.uid,
                         "topic": slot.topic,
+                        "translations": _translations_as_dict(slot),
                         "kind": slot.kind,
                         **times(slot.starts_at, slot.ends_at),
                         "duration_minutes": slot.duration_minutes,
@@ -731,6 +752,7 @@ def program_as_dict(meeting) -> dict:
     return {
         "meeting": meeting.slug,
         "timezone": tz_name,
+        "languages": meeting.content_languages,
         "published": program is not None,
         "published_at": _iso_utc(program.published_at) if program else None,
         "updated_at": _iso_utc(program.updated_at) if program else None,
@@ -750,28 +772,40 @@ def _ical_moment(moment: datetime, tz_name: str) -> datetime:
     return local
 
 
-def _slot_event(slot, meeting, speaker) -> Event:
+def _calendar_language(meeting, language) -> str:
+    """The language of a calendar: `language` if the meeting offers it, else its main language."""
+    return language if language in meeting.content_languages else meeting.main_language
+
+
+def _slot_event(slot, meeting, speaker, language) -> Event:
+    """The slot as an event, its texts in `language` where translated (SUMMARY and DESCRIPTION say
+    which language they are in, with the LANGUAGE parameter)."""
     session = slot.session
-    description = [session.title]
+    summary = slot.localized_title(language)
+    session_title = session.localized("title", language)
+    description = [session_title]
     if speaker is not None:
         description.append(", ".join(part for part in (speaker.name, speaker.affiliation) if part))
-    return Event.new(
+    event = Event.new(
         uid=slot.uid,
         start=_ical_moment(slot.starts_at, meeting.timezone),
         end=_ical_moment(slot.ends_at, meeting.timezone),
-        summary=slot.title,
+        summary=summary,
         description="\n".join(description),
         location=", ".join(part for part in (session.room, meeting.venue, meeting.city) if part),
         sequence=slot.sequence,
         last_modified=slot.updated_at,
         url=external_url("meetings.show", slug=meeting.slug),
     )
+    event["SUMMARY"].params["LANGUAGE"] = summary.language
+    event["DESCRIPTION"].params["LANGUAGE"] = session_title.language
+    return event
 
 
-def _calendar(meeting, events) -> bytes:
+def _calendar(meeting, events, language) -> bytes:
     calendar = Calendar.new(
         prodid="-//Meeting//Program//EN",
-        name=meeting.title,
+        name=meeting.localized("title", language),
         method="PUBLISH",
         uid=uuid.uuid5(uuid.NAMESPACE_URL, external_url("meetings.show", slug=meeting.slug)),
         subcomponents=events,
@@ -783,23 +817,31 @@ def _calendar(meeting, events) -> bytes:
     return calendar.to_ical()
 
 
-def program_calendar(meeting) -> bytes:
+def program_calendar(meeting, language=None) -> bytes:
     """The published program as iCalendar: one event per slot, with confirmed speakers only; an
-    empty calendar before publication (a subscription made early fills in later)."""
+    empty calendar before publication (a subscription made early fills in later). In `language`
+    when the meeting offers it, else in its main language (not the visitor's: a calendar
+    subscription has no page language), untranslated texts falling back to the main language."""
+    language = _calendar_language(meeting, language)
     program = public_program(meeting)
     events = []
-    if program is not None:
-        for session in meeting.sessions:
-            events.extend(_slot_event(slot, meeting, slot.confirmed_speaker) for slot in program.slots_of(session))
-    return _calendar(meeting, events)
+    with force_locale(language):  # the kinds of slot that stand for a missing topic
+        if program is not None:
+            for session in meeting.sessions:
+                events.extend(
+                    _slot_event(slot, meeting, slot.confirmed_speaker, language) for slot in program.slots_of(session)
+                )
+        return _calendar(meeting, events, language)
 
 
 def slot_calendar(offer) -> bytes:
-    """The speaker's own slot, for their calendar."""
+    """The speaker's own slot, for their calendar, in the language of their emails."""
     slot = offer.slot
     meeting = slot.session.meeting
     speaker = offer.speaker if offer.status == OfferStatus.CONFIRMED else None
-    return _calendar(meeting, [_slot_event(slot, meeting, speaker)])
+    language = _calendar_language(meeting, offer.speaker.language)
+    with force_locale(language):
+        return _calendar(meeting, [_slot_event(slot, meeting, speaker, language)], language)
 
 
 # Speakers --------------------------------------------------------------------------------------
@@ -1102,7 +1144,7 @@ def offer_slot(slot, speaker) -> SpeakerOffer:
     _queue_to_speaker(
         "speaker_offer",
         offer,
-        lambda: _("Invitation to speak at the %(meeting)s", meeting=meeting.title),
+        lambda: _("Invitation to speak at the %(meeting)s", meeting=meeting.localized("title")),
         cause="speaker.offer",
     )
     record(
@@ -1130,7 +1172,7 @@ def remind_offer(offer) -> SpeakerOffer:
     _queue_to_speaker(
         "speaker_reminder",
         offer,
-        lambda: _("Reminder: invitation to speak at the %(meeting)s", meeting=meeting.title),
+        lambda: _("Reminder: invitation to speak at the %(meeting)s", meeting=meeting.localized("title")),
         cause="speaker.reminder",
     )
     db.session.flush()
@@ -1164,7 +1206,7 @@ def withdraw_offer(offer) -> SpeakerOffer:
     _queue_to_speaker(
         "speaker_withdrawn",
         offer,
-        lambda: _("Your slot at the %(meeting)s", meeting=meeting.title),
+        lambda: _("Your slot at the %(meeting)s", meeting=meeting.localized("title")),
         cause="speaker.withdrawn",
     )
     db.session.flush()
@@ -1202,7 +1244,7 @@ def confirm_offer(offer, note="") -> SpeakerOffer:
     _queue_to_speaker(
         "speaker_confirmed",
         offer,
-        lambda: _("Confirmed: your slot at the %(meeting)s", meeting=meeting.title),
+        lambda: _("Confirmed: your slot at the %(meeting)s", meeting=meeting.localized("title")),
         cause="speaker.confirmed",
         attachments=[attachment],
     )
@@ -1248,7 +1290,7 @@ def decline_offer(offer, note="") -> SpeakerOffer:
                 "%(name)s declined “%(slot)s” at the %(meeting)s",
                 name=offer.speaker.name,
                 slot=slot.title,
-                meeting=meeting.title,
+                meeting=meeting.localized("title"),
             ),
             context=context,
             meeting=meeting,

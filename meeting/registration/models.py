@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.models import TimestampMixin, UTCDateTime
@@ -202,6 +202,15 @@ class Registration(TimestampMixin, db.Model):
     # The personal link's token is rebuilt from the nonce (see `token`); only its hash is kept.
     token_nonce: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The check-in code printed on the badge (onsite/badges.py) is rebuilt from this nonce, so that a
+    # badge can be printed again; only its hash is kept, from the first badge on.
+    checkin_nonce: Mapped[str | None] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    checkin_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Documents (documents/distribution.py): the participant turned off the emails announcing new
+    # documents on their personal page; and when they last saw the meeting page, kept here rather than
+    # in the browser's session so that "new since your last visit" holds across browsers and devices.
+    document_emails_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
+    last_seen_documents_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     meeting = relationship("Meeting")
     organization = relationship("Organization")

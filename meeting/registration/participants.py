@@ -253,7 +253,7 @@ def list_of_participants(meeting, language, *, public, final, sort_by_french=Fal
             sort_by_french=sort_by_french,
             title=_("List of participants") if final else _("Provisional list of participants"),
             symbol=list_symbol(meeting, final=final),
-            meeting_title=meeting.title,
+            meeting_title=meeting.localized("title", language),
             place_and_dates=_place_and_dates(meeting, language),
             situation=_("Situation on %(date)s", date=format_date(today, "long", locale=language)),
             sections=sections,

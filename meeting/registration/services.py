@@ -685,7 +685,7 @@ def send_link(meeting, email) -> Registration | None:
     _queue(
         registration,
         "registration_link",
-        _l("Your personal link for the %(title)s", title=meeting.title),
+        _l("Your personal link for the %(title)s", title=meeting.lazy_localized("title")),
         "link",
     )
     return registration
@@ -928,7 +928,7 @@ def _queue(registration, template, subject, cause, **context):
 
 
 def _email_registered(registration, token) -> None:
-    title = registration.meeting.title
+    title = registration.meeting.lazy_localized("title")  # in the recipient's language
     subjects = {
         RegistrationStatus.CONFIRMED: _l("Your registration for the %(title)s is confirmed", title=title),
         RegistrationStatus.PENDING: _l("We have received your registration for the %(title)s", title=title),
@@ -938,7 +938,7 @@ def _email_registered(registration, token) -> None:
 
 
 def _email_decision(registration, action) -> None:
-    title = registration.meeting.title
+    title = registration.meeting.lazy_localized("title")
     templates = {
         "confirm": ("registration_confirmed", _l("Your registration for the %(title)s is confirmed", title=title)),
         "reject": ("registration_rejected", _l("Your registration for the %(title)s was not accepted", title=title)),
@@ -949,7 +949,7 @@ def _email_decision(registration, action) -> None:
 
 
 def _email_promoted(registration) -> None:
-    title = registration.meeting.title
+    title = registration.meeting.lazy_localized("title")
     _queue(
         registration,
         "registration_promoted",

@@ -27,6 +27,8 @@ from ..core.models import utcnow
 from ..core.storage import file_size_text, path_for
 from ..core.web import safe_next
 from ..directory.forms import ACCREDITATION_LABELS, KIND_LABELS
+from ..documents import distribution as document_distribution
+from ..documents.forms import DocumentEmailsForm
 from ..extensions import db
 from ..invitations.services import invitation_by_token
 from ..mail.forms import STATUS_LABELS as EMAIL_STATUS_LABELS
@@ -42,6 +44,7 @@ from .forms import (
     PublishParticipantsListForm,
     RegistrationForm,
     RegistrationSearchForm,
+    organization_choices,
 )
 from .models import ROLE_LABELS, STATUS_LABELS, RegistrationStatus
 
@@ -89,8 +92,9 @@ def register(slug):
     invitation = _invitation_or_404(meeting, invitation_token) if invitation_token else None
     language = get_locale()
     closed_message = services.registration_closed_message(meeting)
-    organizations = [] if invitation or closed_message else services.registration_form_organizations()
-    form = RegistrationForm(meeting, organizations, language)
+    # The directory is read only to show the form: a registration that goes through needs only the
+    # organization chosen, which the service checks (this keeps a burst of registrations cheap).
+    form = RegistrationForm(meeting, [], language)
     access_form = AccessForm(formdata=None)
     already_registered = False
     status = 200
@@ -110,9 +114,12 @@ def register(slug):
             except DomainError as error:
                 show_refusal(form, error)
             else:
+                message = _registered_message(registration)  # before the commit expires the registration
                 db.session.commit()
-                flash(_registered_message(registration), "success")
+                flash(message, "success")
                 return redirect(url_for(".personal", token=token))
+    if not invitation and not closed_message:
+        form.organization.choices = organization_choices(services.registration_form_organizations(), language)
     return render_template(
         "registration/register.html",
         meeting=meeting,
@@ -193,7 +200,28 @@ def personal(token):
         can_cancel=services.can_cancel(registration),
         deadline=services.changes_deadline(registration.meeting),
         delegation=registration.delegation_name(get_locale()),
+        document_emails_form=DocumentEmailsForm(
+            formdata=None, document_emails=not registration.document_emails_opt_out
+        ),
     ), status
+
+
+@bp.post("/r/<token>/document-emails")
+def document_emails(token):
+    """The participant turns the emails about new documents on or off."""
+    registration = _registration_or_404(token)
+    form = DocumentEmailsForm()
+    if form.validate_on_submit():
+        wanted = form.document_emails.data
+        if document_distribution.set_document_emails(registration, wanted):
+            db.session.commit()
+        if wanted:
+            flash(_("You will receive an email when new documents are published."), "success")
+        else:
+            flash(_("You will no longer receive emails about new documents."), "success")
+    else:
+        flash(_("Your choice could not be saved. Please try again."), "error")
+    return redirect(url_for(".personal", token=token, _anchor="document-emails"))
 
 
 @bp.route("/r/<token>/cancel", methods=["GET", "POST"])
