@@ -1,5 +1,6 @@
 # make run: serve the app (with the demo meeting) on 127.0.0.1:$(PORT)
 # make test: lint translations node_modules/.package-lock.json and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+# make bench: the benchmarks of bench/ against PostgreSQL on 127.0.0.1:5432 (BENCH_QUICK=1: the short run)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
@@ -24,6 +25,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 # The check-in page's QR scanner (@zxing/browser), pinned in package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+$(VENV)/.bench-installed: bench/requirements.txt | $(VENV)/.dev-installed
+	$(PYTHON) -m pip install --quiet -r bench/requirements.txt
+	touch $@
 
 instance/secret_key:
 	mkdir -p instance
@@ -61,3 +66,6 @@ ifeq ($(CHROMIUM),)
 else
 	$(PYTHON) -m pytest
 endif
+
+bench: $(VENV)/.dev-installed $(VENV)/.bench-installed
+	$(PYTHON) -m bench.run

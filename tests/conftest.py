@@ -15,6 +15,8 @@ from meeting.extensions import db
 from . import factories
 
 CHROMIUM = "/usr/bin/chromium"
+
+
 def pytest_sessionstart(session):
     """Compile the catalogs, as `make translations` does, so that a plain `pytest` sees French and Spanish."""
     from babel.messages.mofile import write_mo

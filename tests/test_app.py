@@ -159,3 +159,8 @@ def test_a_method_not_allowed_says_which_methods_are(client):
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"] and "POST" in response.headers["Allow"]
     assert "Not allowed" in response.get_data(as_text=True)
+
+
+def test_a_regional_browser_language_counts_for_its_language(client):
+    page = client.get("/", headers={"Accept-Language": "fr-CH, en;q=0.5"}).get_data(as_text=True)
+    assert '<html lang="fr">' in page

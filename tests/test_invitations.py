@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask_babel import force_locale, gettext
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
@@ -53,6 +54,12 @@ def organization_named(name):
 
 def invite_all(kind="ngo", **options):
     return services.invite(the_meeting(), services.select_organizations(kind=kind), **options)
+
+
+def translated(app, language, message, **variables):
+    """`message` as the catalog of `language` says it (what a reader of that language sees)."""
+    with app.test_request_context(), force_locale(language):
+        return gettext(message, **variables)
 
 
 # --- A real SMTP server -------------------------------------------------------------------------
@@ -637,6 +644,8 @@ def test_the_list_queries_do_not_grow_with_the_number_of_invitations(app, organi
 def test_the_invitation_page_for_organizers_lists_its_emails(app, organizer_client, invited):
     page = organizer_client.get(f"/manage/meetings/avp-test/invitations/{invited[0]}").get_data(as_text=True)
     assert "Organization 0001" in page
+    # Organization 0001 reads English (the factory gives the organizations en, fr, es in turn), so
+    # its email went out with the English subject.
     assert "Invitation: Ad hoc Informal Meeting" in page
     assert "Send the invitation again" in page and "Revoke the invitation" in page
 
@@ -681,7 +690,8 @@ def test_a_preview_shows_the_email_and_what_would_happen_and_queues_nothing(app,
     assert "2 organizations would be invited." in page and "Nothing has been sent yet." in page
     assert "The email to France" in page and "mission.france@example.org" in page
     assert "A word from the Director." in page
-    assert "Invitation: Ad hoc Informal Meeting" in page
+    # France reads its emails in French: "Invitation : Ad hoc Informal Meeting…".
+    assert translated(app, "fr", "Invitation: %(title)s", title="Ad hoc Informal Meeting") in page
     assert "http://meeting.test/invitations/preview" in page
     with app.app_context():
         assert invitations() == [] and outbox() == []
@@ -696,7 +706,8 @@ def test_the_preview_service_renders_subject_text_and_html_in_the_organizations_
         email = services.preview(meeting, france, "Bienvenue à Genève.")
 
         assert email.language == "fr" and email.recipients == ["mission@example.org"]
-        assert email.subject == "Invitation: Ad hoc Informal Meeting on the Protection of Audiovisual Performances"
+        # "Invitation : Ad hoc Informal Meeting on the Protection of Audiovisual Performances"
+        assert email.subject == translated(app, "fr", "Invitation: %(title)s", title=meeting.title)
         assert "Bienvenue à Genève." in email.text and "Bienvenue à Genève." in email.html
         assert '<html lang="fr">' in email.html
         assert outbox() == [] and invitations() == []

@@ -216,6 +216,11 @@ def test_the_meeting_page_in_french_shows_the_french_title_and_description_with_
     assert f"<title>{TITLE_FR} · " in page
     assert DESCRIPTION_FR in page and DESCRIPTION_EN not in page
     assert 'class="untranslated"' not in page.split("<main")[1].split("Program")[0]
+    # A browser that asks for French, without choosing on the page, reads the same.
+    assert (
+        h1_of(app.test_client().get(f"/meetings/{SLUG}", headers={"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.5"}))
+        == TITLE_FR
+    )
 
 
 def test_in_spanish_a_missing_description_shows_the_english_one_marked_as_english(app, client, meeting_id):

@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 from sqlalchemy import event
 
@@ -58,6 +59,12 @@ def pdf_text(response):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.get_data()))
     return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def translated(app, language, message, **variables):
+    """`message` as the catalog of `language` says it: the list is printed in its own language."""
+    with app.test_request_context(), force_locale(language):
+        return gettext(message, **variables)
 
 
 def assert_in_order(text, names):
@@ -150,7 +157,7 @@ def test_member_states_are_sorted_by_their_names_in_the_lists_language(app, meet
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
 def test_organizer_page_shows_the_sections_in_un_order_and_the_names_in_the_lists_language(
-    organizer_client, meeting_id, language
+    app, organizer_client, meeting_id, language
 ):
     page = text_of(organizer_client.get(f"{MANAGE}?lang={language}&edition=provisional&audience=all"))
     assert f'<article class="participants-list" lang="{language}"' in page
@@ -159,7 +166,8 @@ def test_organizer_page_shows_the_sections_in_un_order_and_the_names_in_the_list
     holy_see = {"en": "Holy See", "fr": "Saint-Siège", "es": "Santa Sede"}[language]
     eu = {"en": "European Union", "fr": "Union européenne", "es": "Unión Europea"}[language]
     ngos = ["Nuevo Cine Latino", "Ñandutí Teatro"] if language == "es" else ["Ñandutí Teatro", "Nuevo Cine Latino"]
-    assert names == [*MEMBER_STATES_IN_ORDER[language], holy_see, eu, *ngos, "Independent Observers", "Chair"]
+    chair = translated(app, language, "Chair")  # "Chair", "Président(e)", "Presidencia"
+    assert names == [*MEMBER_STATES_IN_ORDER[language], holy_see, eu, *ngos, "Independent Observers", chair]
 
 
 def test_sections_come_in_un_order_numbered_with_the_officers_and_the_secretariat_last(organizer_client, meeting_id):
@@ -216,15 +224,27 @@ def test_head_of_delegation_comes_first_then_the_others_by_family_name_in_capita
     assert "PERSON" not in page  # pending: not a participant yet
 
 
-def test_pdf_lists_the_participants_in_the_same_order_as_the_page(organizer_client, meeting_id):
+def test_pdf_lists_the_participants_in_the_same_order_as_the_page(app, organizer_client, meeting_id):
     response = organizer_client.get(f"{MANAGE}.pdf?lang=fr&edition=final&audience=all")
     assert response.headers["Content-Disposition"] == "inline; filename=avp-test-participants-final-fr.pdf"
     text = pdf_text(response)
     assert_in_order(text, MEMBER_STATES_IN_ORDER["fr"])
     assert_in_order(text, ["Saint-Siège", "Union européenne", "Ñandutí Teatro", "Nuevo Cine Latino"])
-    assert_in_order(text, ["H.E. Ms. Zoe ZÚÑIGA", "Mr. Álvaro ÁLVAREZ", "Ms. Beatriz BENÍTEZ", "Dr. Hans GROSSMANN"])
+    # The French edition: "S. E. Mme Zoe ZÚÑIGA", "M. Álvaro ÁLVAREZ", "Mme Beatriz BENÍTEZ", "Dr Hans GROSSMANN".
+    salutation = {english: translated(app, "fr", english) for english in ("H.E. Ms.", "Mr.", "Ms.", "Dr.")}
+    assert_in_order(
+        text,
+        [
+            f"{salutation['H.E. Ms.']} Zoe ZÚÑIGA",
+            f"{salutation['Mr.']} Álvaro ÁLVAREZ",
+            f"{salutation['Ms.']} Beatriz BENÍTEZ",
+            f"{salutation['Dr.']} Hans GROSSMANN",
+        ],
+    )
     assert "AVP/IM/03/INF/1" in text and "Prov." not in text
-    assert "LIST OF PARTICIPANTS" in text and "PROVISIONAL" not in text
+    # "LISTE DES PARTICIPANTS", not "LISTE PROVISOIRE DES PARTICIPANTS".
+    assert translated(app, "fr", "List of participants").upper() in text
+    assert translated(app, "fr", "Provisional list of participants").upper() not in text and "PROVISOIRE" not in text
 
 
 def test_spanish_pdf_follows_the_spanish_order(organizer_client, meeting_id):
@@ -259,13 +279,14 @@ def test_the_list_as_plain_data_keeps_the_order_and_the_printed_lines(app, meeti
         "secretariat",
     ]
     spain = next(d for d in data["sections"][0]["delegations"] if d["name"] == "Espagne")
+    her_excellency = translated(app, "fr", "H.E. Ms.")  # "S. E. Mme"
     assert spain["participants"][0] == {
-        "salutation": "H.E. Ms.",
+        "salutation": her_excellency,
         "given_name": "Zoe",
         "family_name": "ZÚÑIGA",
         "function": "Ambassador, Permanent Representative",
         "head_of_delegation": True,
-        "line": "H.E. Ms. Zoe ZÚÑIGA, Ambassador, Permanent Representative",
+        "line": f"{her_excellency} Zoe ZÚÑIGA, Ambassador, Permanent Representative",
     }
 
 

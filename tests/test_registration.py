@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import event
 
 from meeting.core import storage
@@ -240,7 +241,10 @@ def test_confirmation_email_goes_out_in_the_registrants_language_with_the_detail
     [email] = emails(app)
     assert email.language == "fr"
     assert email.recipient_name == "Jean Dupont"
-    assert "Your registration for the Ad hoc Informal Meeting" in email.subject
+    # "Ad hoc Informal Meeting on the Protection of Audiovisual Performances : votre inscription est confirmée"
+    with app.test_request_context(), force_locale("fr"):
+        title = db.session.get(Meeting, meeting_id).title
+        assert email.subject == gettext("Your registration for the %(title)s is confirmed", title=title)
     assert "DUPONT" in email.body_text and "France" in email.body_text
 
 

@@ -179,6 +179,12 @@ class ProgramSpeakerSchema(Schema):
 
 class ProgramSlotSchema(Schema):
     id = fields.Integer(required=True)
+    translations = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.String()),
+        required=True,
+        metadata={"description": "The texts in the meeting's other languages: {language: {field: text}}."},
+    )
     uid = fields.String(required=True, metadata={"description": "The UID of the slot's iCalendar event."})
     topic = fields.String(required=True)
     kind = fields.String(required=True)
@@ -198,6 +204,12 @@ class ProgramSlotSchema(Schema):
 
 class ProgramSessionSchema(Schema):
     id = fields.Integer(required=True)
+    translations = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.String()),
+        required=True,
+        metadata={"description": "The texts in the meeting's other languages: {language: {field: text}}."},
+    )
     title = fields.String(required=True)
     kind = fields.String(required=True)
     room = fields.String(required=True)
@@ -214,6 +226,7 @@ class ProgramSessionSchema(Schema):
 
 class ProgramSchema(Schema):
     meeting = fields.String(required=True, metadata={"description": "The meeting's slug."})
+    languages = fields.List(fields.String(), required=True, metadata={"description": "Main language first."})
     timezone = fields.String(required=True)
     published = fields.Boolean(required=True)
     published_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})

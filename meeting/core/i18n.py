@@ -12,7 +12,13 @@ def get_locale():
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or languages[0]
+    # The browser's languages in its order of preference, a regional variant (fr-CH) counting for
+    # its language: werkzeug's best_match would prefer a lower-ranked exact "en" to a first "fr-CH".
+    for value, _quality in request.accept_languages:
+        primary = value.split("-")[0].split("_")[0].lower()
+        if primary in languages:
+            return primary
+    return languages[0]
 
 
 def territory_name(code: str, language: str) -> str:

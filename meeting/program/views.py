@@ -122,7 +122,8 @@ def program_calendar(slug):
     meeting = _meeting_or_404(slug)
     if not meeting.is_public and not (current_user.is_authenticated and current_user.is_organizer):
         abort(404)
-    return _calendar_response(services.program_calendar(meeting), f"{meeting.slug}-program.ics")
+    calendar = services.program_calendar(meeting, request.args.get("lang"))
+    return _calendar_response(calendar, f"{meeting.slug}-program.ics")
 
 
 # Organizers: the program -----------------------------------------------------------------------
