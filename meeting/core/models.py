@@ -138,3 +138,12 @@ class Translatable:
         """`field` in the language in force when the text is used: for an email's subject, which is
         made once per recipient language under `force_locale`."""
         return LazyString(self.localized, field)
+
+
+def apply_changes(obj, values: dict) -> dict:
+    """Set on `obj` the values that differ from its own; return them as {name: (old, new)}, for the
+    audit log and for deciding what else must follow (emails, calendar sequence...)."""
+    changes = {name: (getattr(obj, name), value) for name, value in values.items() if getattr(obj, name) != value}
+    for name, (_old, new) in changes.items():
+        setattr(obj, name, new)
+    return changes

@@ -30,11 +30,10 @@ from sqlalchemy.orm import selectinload
 from ..core.audit import current_actor, record
 from ..core.errors import DomainError, NotFound, PermissionDenied
 from ..core.i18n import get_locale, language_name
-from ..core.models import utcnow
+from ..core.models import apply_changes, utcnow
 from ..core.storage import PDF, UploadRefused, delete_stored, file_size_text, path_for, store_upload
 from ..extensions import db
-from ..meetings.models import MeetingStatus
-from ..meetings.services import FieldErrors, changed_fields, clean_translations
+from ..meetings.services import FieldErrors, changed_fields, clean_translations, refuse_if_archived
 from ..registration.models import Registration
 from .models import FILE_TYPE_LABELS, Document, DocumentAccess, DocumentFile, DocumentKind
 
@@ -322,8 +321,7 @@ def count_downloads(file_ids) -> None:
 
 
 def _refuse_if_archived(meeting):
-    if meeting.status == MeetingStatus.ARCHIVED:
-        raise DomainError(_("The documents of an archived meeting cannot be changed."))
+    refuse_if_archived(meeting, _("The documents of an archived meeting cannot be changed."))
 
 
 def _clean_document(meeting, data, document) -> dict:
@@ -404,13 +402,9 @@ def update_document(document, data) -> dict:
     meeting = document.meeting
     _refuse_if_archived(meeting)
     values = _clean_document(meeting, data, document)
-    changes = {
-        name: (getattr(document, name), value) for name, value in values.items() if getattr(document, name) != value
-    }
+    changes = apply_changes(document, values)
     if not changes:
         return changes
-    for name, (_old, new) in changes.items():
-        setattr(document, name, new)
     db.session.flush()
     record(
         "document.update",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from ..core.audit import record
 from ..core.errors import DomainError
 from ..core.i18n import language_name
-from ..core.models import current_language, utcnow
+from ..core.models import apply_changes, current_language, utcnow
 from ..core.timeutil import day_bounds_utc, is_timezone, to_local, to_utc
 from ..extensions import db
 from .models import PUBLIC_STATUSES, Meeting, MeetingKind, MeetingStatus, ProgramSession, SessionKind
@@ -223,9 +223,9 @@ def create_meeting(data) -> Meeting:
 
 def update_meeting(meeting, data) -> Meeting:
     """Change the fields present in `data`; the others keep their value."""
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     values = _clean_meeting(data, meeting)
-    changes = _apply(meeting, values)
+    changes = apply_changes(meeting, values)
     if not changes:
         return meeting
     db.session.flush()
@@ -416,17 +416,10 @@ def _check_sessions_fit(meeting, starts_on, ends_on, tz_name, errors):
             )
 
 
-def _apply(obj, values) -> dict:
-    """Set the values that differ; return them as {name: (old, new)}."""
-    changes = {name: (getattr(obj, name), value) for name, value in values.items() if getattr(obj, name) != value}
-    for name, (_old, new) in changes.items():
-        setattr(obj, name, new)
-    return changes
-
-
-def _refuse_if_archived(meeting):
+def refuse_if_archived(meeting, message=None):
+    """An archived meeting is a record: nothing of it changes any more."""
     if meeting.status == MeetingStatus.ARCHIVED:
-        raise DomainError(_("An archived meeting cannot be changed."))
+        raise DomainError(message or _("An archived meeting cannot be changed."))
 
 
 def _jsonable(value):
@@ -443,7 +436,7 @@ def _jsonable(value):
 
 
 def add_session(meeting, data) -> ProgramSession:
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     values = _clean_session(meeting, data, None)
     session = ProgramSession(meeting=meeting, **values)
     db.session.add(session)
@@ -460,9 +453,9 @@ def add_session(meeting, data) -> ProgramSession:
 
 def update_session(session, data) -> ProgramSession:
     meeting = session.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     values = _clean_session(meeting, data, session)
-    changes = _apply(session, values)
+    changes = apply_changes(session, values)
     if not changes:
         return session
     db.session.flush()
@@ -485,7 +478,7 @@ def update_session(session, data) -> ProgramSession:
 
 def delete_session(session) -> None:
     meeting = session.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     record(
         "session.delete",
         meeting=meeting,

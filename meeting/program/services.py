@@ -31,14 +31,20 @@ from sqlalchemy.orm import contains_eager, selectinload
 from ..accounts.models import Role, User
 from ..core.audit import record
 from ..core.errors import DomainError, NotFound
-from ..core.models import utcnow
+from ..core.models import apply_changes, utcnow
 from ..core.storage import IMAGES, store_upload
 from ..core.timeutil import is_timezone, to_local, to_utc, zone
 from ..core.tokens import hash_token
 from ..extensions import db
 from ..mail.services import external_url, queue_email
-from ..meetings.models import MeetingStatus, ProgramSession
-from ..meetings.services import FieldErrors, changed_fields, changed_translations, clean_translations
+from ..meetings.models import ProgramSession
+from ..meetings.services import (
+    FieldErrors,
+    changed_fields,
+    changed_translations,
+    clean_translations,
+    refuse_if_archived,
+)
 from .models import (
     OPEN_OFFER_STATUSES,
     OfferStatus,
@@ -202,11 +208,6 @@ def offerable_slots(meeting, slots=None) -> list[Slot]:
     """Slots that can be offered to a speaker now: not a break, and not held by an open offer."""
     slots = meeting_slots(meeting) if slots is None else slots
     return [slot for slot in slots if slot.kind != SlotKind.BREAK and slot.current_offer is None]
-
-
-def _refuse_if_archived(meeting):
-    if meeting.status == MeetingStatus.ARCHIVED:
-        raise DomainError(_("An archived meeting cannot be changed."))
 
 
 def _program_changed(meeting) -> None:
@@ -472,7 +473,7 @@ def _renumber(session) -> None:
 
 def add_slot(session, data) -> Slot:
     meeting = session.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     values = _clean_slot(meeting, data, None)
     slot = Slot(session=session, position=len(session.slots), **values)
     db.session.add(slot)
@@ -497,7 +498,7 @@ def add_slot(session, data) -> Slot:
 def update_slot(slot, data) -> Slot:
     session = slot.session
     meeting = session.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     values = _clean_slot(meeting, data, slot)
     changes = {name: (getattr(slot, name), value) for name, value in values.items() if getattr(slot, name) != value}
     if not changes:
@@ -537,7 +538,7 @@ def shift_slot(slot, direction: str) -> Slot:
     occupied and the gap between its two slots; only their order changes."""
     session = slot.session
     meeting = session.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     if direction not in ("up", "down"):
         raise DomainError(_("A slot moves up or down."))
     ordered = sorted(session.slots, key=lambda s: (s.starts_at, s.position, s.id))
@@ -578,7 +579,7 @@ def shift_slot(slot, direction: str) -> Slot:
 def delete_slot(slot) -> None:
     session = slot.session
     meeting = session.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     if slot.current_offer is not None:
         raise DomainError(
             _(
@@ -627,7 +628,7 @@ def session_changed(session, changes) -> None:
 
 
 def publish_program(meeting) -> ProgramState:
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     state = _saved_state(meeting)
     if state.published_at is not None:
         raise DomainError(_("The program is already published; changes to it are public as soon as they are saved."))
@@ -647,7 +648,7 @@ def publish_program(meeting) -> ProgramState:
 
 
 def unpublish_program(meeting) -> ProgramState:
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     state = _saved_state(meeting)
     if state.published_at is None:
         raise DomainError(_("The program is not published."))
@@ -896,7 +897,7 @@ def _confirmed_slots(speaker) -> list[Slot]:
 
 
 def add_speaker(meeting, data) -> Speaker:
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     values = _clean_speaker(meeting, data, None)
     speaker = Speaker(meeting=meeting, **values)
     db.session.add(speaker)
@@ -913,15 +914,11 @@ def add_speaker(meeting, data) -> Speaker:
 
 def update_speaker(speaker, data) -> Speaker:
     meeting = speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     values = _clean_speaker(meeting, data, speaker)
-    changes = {
-        name: (getattr(speaker, name), value) for name, value in values.items() if getattr(speaker, name) != value
-    }
+    changes = apply_changes(speaker, values)
     if not changes:
         return speaker
-    for name, (_old, new) in changes.items():
-        setattr(speaker, name, new)
     confirmed = _confirmed_slots(speaker)
     if confirmed and any(name in PUBLIC_SPEAKER_FIELDS for name in changes):
         for slot in confirmed:
@@ -946,7 +943,7 @@ def delete_speaker(speaker) -> str | None:
     """Delete a speaker who holds no slot; returns the storage key of their photo, which the caller
     deletes once the transaction is committed."""
     meeting = speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     if any(offer.is_open for offer in speaker.offers):
         raise DomainError(
             _("%(name)s holds a slot: withdraw the offer before deleting the speaker.", name=speaker.name)
@@ -969,7 +966,7 @@ def set_speaker_photo(speaker, file_storage) -> str | None:
     """Keep a new portrait (JPEG or PNG); returns the storage key of the one it replaces, which the
     caller deletes once the transaction is committed."""
     meeting = speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     stored = store_upload(file_storage, IMAGES, MAX_PHOTO_BYTES)
     previous = speaker.photo_key
     speaker.photo_key, speaker.photo_content_type = stored.key, stored.content_type
@@ -987,7 +984,7 @@ def set_speaker_photo(speaker, file_storage) -> str | None:
 
 def remove_speaker_photo(speaker) -> str | None:
     meeting = speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     previous = speaker.photo_key
     if previous is None:
         return None
@@ -1022,7 +1019,7 @@ def public_speaker(meeting, speaker_id) -> Speaker | None:
 def add_availability(speaker, starts_at, ends_at) -> SpeakerAvailability:
     """A window in which the speaker can speak, given as local wall-clock times of the meeting."""
     meeting = speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     errors = FieldErrors()
     for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime):
@@ -1047,7 +1044,7 @@ def add_availability(speaker, starts_at, ends_at) -> SpeakerAvailability:
 
 def remove_availability(speaker, window_id) -> None:
     meeting = speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     window = next((w for w in speaker.availability if w.id == window_id), None)
     if window is None:
         raise NotFound(_("There is no such window of availability."))
@@ -1122,7 +1119,7 @@ def _transition(offer, from_statuses, **values) -> bool:
 def offer_slot(slot, speaker) -> SpeakerOffer:
     """Offer `slot` to `speaker`: the slot is held for them and they get an email with their link."""
     meeting = slot.session.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     if speaker.meeting_id != meeting.id:
         raise NotFound(_("There is no such speaker."))
     if slot.kind == SlotKind.BREAK:
@@ -1164,7 +1161,7 @@ def offer_slot(slot, speaker) -> SpeakerOffer:
 def remind_offer(offer) -> SpeakerOffer:
     """Send the offer again, with the same link, to a speaker who has not answered yet."""
     meeting = offer.speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     if offer.status != OfferStatus.OFFERED:
         raise DomainError(_("Only an offer awaiting an answer can be reminded."))
     offer.reminders_sent += 1
@@ -1198,7 +1195,7 @@ def _free_slot(offer, was_confirmed) -> None:
 def withdraw_offer(offer) -> SpeakerOffer:
     """The organizers take back an offer (answered or not): the slot is free and the speaker is told."""
     meeting = offer.speaker.meeting
-    _refuse_if_archived(meeting)
+    refuse_if_archived(meeting)
     was_confirmed = offer.status == OfferStatus.CONFIRMED
     if not _transition(offer, OPEN_OFFER_STATUSES, status=OfferStatus.WITHDRAWN, withdrawn_at=utcnow()):
         raise DomainError(_("This offer is no longer open: it has already been declined or withdrawn."))
