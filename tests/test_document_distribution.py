@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
@@ -29,10 +30,19 @@ from . import factories
 
 SLUG = "avp-test"
 MANAGE = f"/manage/meetings/{SLUG}/documents"
+TITLE = "Ad hoc Informal Meeting on the Protection of Audiovisual Performances"
+FALLBACK = "This document is not available in %(wanted)s. The link below leads to the %(available)s version."
 
 
 def text_of(response):
     return html.unescape(response.get_data(as_text=True))
+
+
+def translated(app, language, message, **variables):
+    """`message` as the catalog of `language` says it (the emails go out in the reader's language);
+    without variables, the catalog's text with its placeholders."""
+    with app.test_request_context(), force_locale(language):
+        return gettext(message, **variables)
 
 
 def notify_url(document_id):
@@ -138,16 +148,18 @@ def test_the_preview_shows_the_recipients_by_language_and_queues_nothing(organiz
         assert db.session.scalar(db.select(db.func.count()).select_from(DocumentNotification)) == 0
 
 
-def test_the_preview_shows_the_email_of_the_chosen_language_with_its_link(organizer_client, study_id, people):
+def test_the_preview_shows_the_email_of_the_chosen_language_with_its_link(app, organizer_client, study_id, people):
     french = text_of(organizer_client.get(f"{notify_url(study_id)}?lang=fr"))
     preview = re.search(r'<pre class="email-text notification-text" lang="fr">(.*?)</pre>', french, re.S).group(1)
     assert f"http://meeting.test/meetings/{SLUG}/documents/{study_id}/fr" in preview
-    assert "[personal link of the participant]" in preview
+    # "[lien personnel du participant]"
+    assert translated(app, "fr", "[personal link of the participant]") in preview
 
     spanish = text_of(organizer_client.get(f"{notify_url(study_id)}?lang=es"))
     preview = re.search(r'<pre class="email-text notification-text" lang="es">(.*?)</pre>', spanish, re.S).group(1)
     assert f"/documents/{study_id}/en" in preview
-    assert "This document is not available in Español. The link below leads to the Inglés version." in preview
+    # "Este documento no está disponible en Español. El enlace siguiente lleva a la versión en Inglés."
+    assert translated(app, "es", FALLBACK, wanted="Español", available="Inglés") in preview
 
 
 def test_sending_queues_one_email_per_confirmed_participant_in_their_language(organizer_client, app, study_id, people):
@@ -174,7 +186,8 @@ def test_sending_queues_one_email_per_confirmed_participant_in_their_language(or
         assert link in message.body_text and link in message.body_html
         assert f"http://meeting.test/r/{people[key][1]}" in message.body_text
         assert "AVP/IM/03/4" in message.subject
-    assert "not available in Español" in messages[spanish.email].body_text
+    # "Este documento no está disponible en Español. El enlace siguiente lleva a la versión en Inglés."
+    assert translated(app, "es", FALLBACK, wanted="Español", available="Inglés") in messages[spanish.email].body_text
     french_title = "Étude sur le transfert des droits et le droit international privé"
     assert french_title in messages[french.email].body_text  # the document's title in the reader's language
     assert french_title not in messages[english.email].body_text
@@ -250,8 +263,10 @@ def test_a_new_language_version_is_announced_with_its_link(organizer_client, app
     assert len(latest) == 3
     to_spanish = next(message for message in latest if message.recipients == spanish.email)
     assert f"/documents/{study_id}/es" in to_spanish.body_text
-    assert "not available in" not in to_spanish.body_text
-    assert "A new language version of a document" in to_spanish.body_text
+    # Not "Este documento no está disponible en …", but "Hay una nueva versión lingüística de un documento de …".
+    assert translated(app, "es", FALLBACK).split("%(wanted)s")[0] not in to_spanish.body_text
+    new_version = "A new language version of a document of the %(title)s is available (%(languages)s):"
+    assert translated(app, "es", new_version, title=TITLE, languages="Español") in to_spanish.body_text
     assert "(Español)" in to_spanish.body_text
     with app.app_context():
         notification = db.session.scalar(
