@@ -168,3 +168,16 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The browser tests check what a person sees and does; the database behind the pages is covered
+    on both backends by the HTTP tests, so the slow browser tests run on SQLite only."""
+    kept, deselected = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgresql = callspec is not None and callspec.params.get("database_url") == "postgresql"
+        (deselected if item.get_closest_marker("e2e") and on_postgresql else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
