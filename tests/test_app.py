@@ -11,6 +11,8 @@ from meeting import create_app
 from meeting.accounts.models import User
 from meeting.extensions import db
 
+from . import factories
+
 
 def sample_url(rule):
     values = {}
@@ -164,3 +166,13 @@ def test_a_method_not_allowed_says_which_methods_are(client):
 def test_a_regional_browser_language_counts_for_its_language(client):
     page = client.get("/", headers={"Accept-Language": "fr-CH, en;q=0.5"}).get_data(as_text=True)
     assert '<html lang="fr">' in page
+
+
+def test_a_meeting_page_without_any_language_preference_speaks_the_meetings_main_language(app, client):
+    with app.app_context():
+        factories.make_meeting(slug="reunion", languages="fr,en")
+        db.session.commit()
+    assert '<html lang="fr">' in client.get("/meetings/reunion").get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)  # no meeting: the first language
+    page = client.get("/meetings/reunion", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert '<html lang="es">' in page  # the browser's preference comes first

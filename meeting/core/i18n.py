@@ -18,7 +18,11 @@ def get_locale():
         primary = value.split("-")[0].split("_")[0].lower()
         if primary in languages:
             return primary
-    return languages[0]
+    # No choice and no browser preference: a meeting's page speaks the meeting's main language. The
+    # meetings module provides that lookup, so that core depends on no feature module.
+    for_request = current_app.extensions.get("default_language_for_request")
+    language = for_request() if for_request else None
+    return language if language in languages else languages[0]
 
 
 def territory_name(code: str, language: str) -> str:

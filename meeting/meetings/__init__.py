@@ -6,3 +6,4 @@ def init_app(app):
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.manage_bp)
+    app.extensions["default_language_for_request"] = views.meeting_language_of_request

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..program import services as program_services
 from . import services
 from .forms import MeetingForm, ProgramSessionForm, language_in_sentence
+from .models import Meeting
 
 bp = Blueprint("meetings", __name__)
 manage_bp = manage_blueprint("meetings", __name__)
@@ -36,6 +37,15 @@ def _session_or_404(meeting, session_id):
     if session is None:
         abort(404)
     return session
+
+
+def meeting_language_of_request():
+    """The main language of the meeting whose page is asked for (by its slug), if any."""
+    slug = (request.view_args or {}).get("slug")
+    if not slug:
+        return None
+    languages = db.session.scalar(db.select(Meeting.languages).where(Meeting.slug == slug))
+    return languages.split(",")[0] if languages else None
 
 
 # Public pages ----------------------------------------------------------------------------------
