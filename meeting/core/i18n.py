@@ -2,7 +2,7 @@
 Accept-Language, else English. Country and territory names come from Babel's locale data."""
 
 from babel import Locale
-from flask import current_app, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 
 
 def get_locale():
@@ -20,9 +20,11 @@ def get_locale():
             return primary
     # No choice and no browser preference: a meeting's page speaks the meeting's main language. The
     # meetings module provides that lookup, so that core depends on no feature module.
-    for_request = current_app.extensions.get("default_language_for_request")
-    language = for_request() if for_request else None
-    return language if language in languages else languages[0]
+    # Looked up once per request: force_locale() makes Flask-Babel ask again for every email or row.
+    if "default_language" not in g:
+        for_request = current_app.extensions.get("default_language_for_request")
+        g.default_language = for_request() if for_request else None
+    return g.default_language if g.default_language in languages else languages[0]
 
 
 def territory_name(code: str, language: str) -> str:
