@@ -72,7 +72,8 @@ def test_public_pages_in_french_and_spanish_have_no_axe_violations(page, full_me
     found = []
     for language in ("fr", "es"):
         page.goto("/")
-        page.locator(f'.language-switch button[value="{language}"]').click()
+        with page.expect_navigation():  # the switch posts, then comes back to the page
+            page.locator(f'.language-switch button[value="{language}"]').click()
         assert page.locator("html").get_attribute("lang") == language
         for path in ("/", f"/meetings/{full_meeting['slug']}", f"/meetings/{full_meeting['slug']}/register"):
             found += violations(page, path)
@@ -155,7 +156,8 @@ def test_a_delegate_registers_in_french_or_spanish_and_gets_the_email_in_that_la
     app, page, full_meeting, language
 ):
     page.goto(f"/meetings/{full_meeting['slug']}")
-    page.locator(f'.language-switch button[value="{language}"]').click()
+    with page.expect_navigation():  # the switch posts, then comes back to the page
+        page.locator(f'.language-switch button[value="{language}"]').click()
     page.goto(f"/meetings/{full_meeting['slug']}/register")
     assert page.locator("html").get_attribute("lang") == language
     page.locator("input[name=role][value=delegate]").check()
