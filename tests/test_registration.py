@@ -7,6 +7,7 @@ import io
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -360,6 +361,65 @@ def test_past_capacity_a_registration_is_waitlisted_with_its_position(app, clien
     assert "You are number 2 on the waiting list." in text_of(client.get(f"/r/{second}"))
     [email] = [e for e in emails(app) if e.recipients == "w2@example.org"]
     assert "waiting list" in email.subject and "in position 2" in email.body_text
+
+
+def stale_guess(monkeypatch, **counts):
+    """Make the count taken before the lock (the guess) see `counts`, as if other registrations had
+    been decided between it and the lock; the count under the lock stays the real one."""
+    real = services._seat_counts
+
+    def counts_seen(meeting, registration, *, email=None):
+        row = real(meeting, registration, email=email)
+        return SimpleNamespace(**(row._asdict() | counts)) if email is not None else row
+
+    monkeypatch.setattr(services, "_seat_counts", counts_seen)
+
+
+def test_the_last_seat_taken_before_the_lock_puts_the_registration_on_the_waiting_list(
+    app, client, meeting_id, directory, monkeypatch
+):
+    set_meeting(app, meeting_id, capacity=1)
+    token_from(register(client, directory["france"], email="first@example.org"))
+    stale_guess(monkeypatch, seated=0)  # the guess: a seat is free, so confirmed
+
+    token = token_from(register(client, directory["chile"], email="late@example.org"))
+
+    late = registrations(app)[1]
+    assert (late.status, late.waitlist_cause) == ("waitlisted", "capacity")
+    assert late.waitlisted_at is not None
+    # One email, written again for what was decided under the lock.
+    [email] = [e for e in emails(app) if e.recipients == "late@example.org"]
+    assert "waiting list" in email.subject
+    assert "in position 1" in email.body_text and "in position 1" in email.body_html
+    assert "confirmed" not in email.body_text.lower()
+    assert "You are number 1 on the waiting list." in text_of(client.get(f"/r/{token}"))
+
+
+def test_a_seat_freed_before_the_lock_confirms_the_registration_guessed_waitlisted(
+    app, client, meeting_id, directory, monkeypatch
+):
+    set_meeting(app, meeting_id, capacity=1)
+    stale_guess(monkeypatch, seated=1, waiting=4)  # the guess: full, fifth in line
+
+    token_from(register(client, directory["france"], email="lucky@example.org"))
+
+    [lucky] = registrations(app)
+    assert (lucky.status, lucky.waitlist_cause, lucky.waitlisted_at) == ("confirmed", None, None)
+    [email] = emails(app)
+    assert "is confirmed" in email.subject and "Your place at the meeting is confirmed." in email.body_text
+    assert "waiting list" not in email.body_text
+
+
+def test_a_waitlisted_guess_gets_its_true_position_under_the_lock(app, client, meeting_id, directory, monkeypatch):
+    set_meeting(app, meeting_id, capacity=1)
+    token_from(register(client, directory["france"], email="seated@example.org"))
+    token_from(register(client, directory["chile"], email="w1@example.org"))
+    stale_guess(monkeypatch, waiting=0)  # the guess: first in line; the truth: second
+
+    token_from(register(client, directory["chile"], email="w2@example.org", given_name="Ana"))
+
+    [email] = [e for e in emails(app) if e.recipients == "w2@example.org"]
+    assert "in position 2" in email.body_text and "in position 1" not in email.body_text
 
 
 def test_a_pending_registration_holds_its_seat(app, client, meeting_id, directory):

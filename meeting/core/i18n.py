@@ -27,6 +27,13 @@ def get_locale():
     return g.default_language if g.default_language in languages else languages[0]
 
 
+def remember_default_language(language: str | None) -> None:
+    """Tell `get_locale` the main language of the meeting whose page is asked for, when the view has
+    the meeting at hand anyway: the lookup of `default_language_for_request` is then saved."""
+    if has_request_context() and "default_language" not in g:
+        g.default_language = language
+
+
 def territory_name(code: str, language: str) -> str:
     return Locale.parse(language).territories.get(code.upper(), code.upper())
 

@@ -233,6 +233,7 @@ def queue_email(
     cause_object=None,
     recipient_name: str = "",
     attachments: Iterable[Attachment] = (),
+    replacing: OutboxMessage | None = None,
 ) -> OutboxMessage:
     """Render an email in the recipient's language and add it to the outbox, in the caller's transaction.
 
@@ -240,7 +241,11 @@ def queue_email(
     into text under the recipient's language. The template gets `context` plus `language`,
     `recipient_name`, `subject` and `meeting`. `attachments` are (file name, content type, bytes).
     A line break in an address, the recipient's name, the subject or a file name is refused with a
-    DomainError (it could inject mail headers)."""
+    DomainError (it could inject mail headers).
+
+    `replacing` is an email queued earlier in the same transaction and not sent yet, which becomes
+    this one: its row is rendered again and kept (as when a registration's status turns out other
+    than the one its email was first written for)."""
     _check_recipients(to)
     files = _check_attachments(attachments)
     _clean_recipient_name(recipient_name)
@@ -259,6 +264,10 @@ def queue_email(
             now=utcnow(),
             gettext=_template_gettext(),
         )
+    if replacing is not None:
+        for name in ("recipients", "recipient_name", "subject", "body_text", "body_html", "language"):
+            setattr(replacing, name, values[name])
+        return replacing
     message = OutboxMessage(
         **values,
         attachments=[

@@ -104,9 +104,6 @@ class Meeting(Translatable, TimestampMixin, db.Model):
     requires_credentials: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Until when registrants may change their details (registration closing time when not set).
     modification_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Bumped by every decision on seats (registration/services.py): the UPDATE is the lock that
-    # serialises those decisions, on PostgreSQL (row lock) and SQLite (database write lock) alike.
-    registrations_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Comma-separated language codes, e.g. "en,fr,es". The first is the main language, in which the
     # meeting's texts (title, description, program, document titles) are entered; the others may
     # have translations (core.models.Translatable).

@@ -9,15 +9,16 @@ database untouched. Every change writes an audit entry. Nothing here commits."""
 import re
 from datetime import date, datetime
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam
 from sqlalchemy.orm import selectinload
 
 from ..core.audit import record
 from ..core.errors import DomainError
-from ..core.i18n import language_name
+from ..core.i18n import language_name, remember_default_language
 from ..core.models import apply_changes, current_language, utcnow
 from ..core.timeutil import day_bounds_utc, is_timezone, to_local, to_utc
 from ..extensions import db
@@ -164,11 +165,18 @@ def changed_fields(changes, labels) -> str:
 # Queries ---------------------------------------------------------------------------------------
 
 
+# Built once: every public page of a meeting starts with it.
+_MEETING_BY_SLUG = db.select(Meeting).where(Meeting.slug == bindparam("slug"))
+
+
 def find_meeting(slug, *, with_sessions=False) -> Meeting | None:
-    query = db.select(Meeting).where(Meeting.slug == slug)
+    query = _MEETING_BY_SLUG
     if with_sessions:
         query = query.options(selectinload(Meeting.sessions))
-    return db.session.scalar(query)
+    meeting = db.session.scalar(query, {"slug": slug})
+    if meeting is not None and has_request_context() and (request.view_args or {}).get("slug") == slug:
+        remember_default_language(meeting.language_codes[0])  # the meeting's page speaks its language
+    return meeting
 
 
 def all_meetings() -> list[Meeting]:

@@ -15,18 +15,25 @@ list. A seat freed by a cancellation or a rejection goes to the oldest waitliste
 fits (the per-delegation limit still holds), which takes the status it would have had on registering;
 both people are emailed.
 
-The lock. Every decision on seats starts with `_lock_seats()`: an UPDATE of the meeting's
-`registrations_version` counter, in the caller's transaction. On PostgreSQL the UPDATE takes the
-meeting row's lock, so a second transaction deciding seats for the same meeting waits at that
-statement until the first commits, and then (READ COMMITTED) counts what the first wrote. On SQLite
-the UPDATE is the transaction's first write, which takes the database's write lock: writers are
-serialised from that statement on, and the counts read after it are current. One statement, the
-same code on both databases, and the counter tells anyone who caches a list that it changed.
+The lock. Every decision on seats starts with `_lock_seats()`, in the caller's transaction. On
+PostgreSQL it locks the meeting's row (`SELECT … FOR NO KEY UPDATE`), so a second transaction deciding
+seats for the same meeting waits at that statement until the first commits, and then (READ
+COMMITTED) counts what the first wrote. A row lock writes no new version of the row, so a burst of
+registrations leaves no trail of dead rows that every later read of the meeting would wade through
+(an UPDATE would), and it does not conflict with the key-share locks that inserting a registration
+takes on its meeting. On SQLite, which has no row locks, it is an UPDATE that changes nothing: as
+the transaction's first write (or a later one) it takes or holds the database's write lock, writers
+are serialised from there on, and the counts read after it are current.
 
-One active registration per email. Checked under the lock (a friendly "already registered"), and
-guarded by the partial unique index `uq_registrations_active_email`: a duplicate that slipped
-through anyway (two requests racing outside the lock, a future code path) hits the index, and is
-answered with the same friendly message.
+A registration does as much as it can before taking the lock, so that registrations arriving
+together wait for each other as little as possible: it counts the seats as they are and guesses its
+status from them, writes itself and its email with that guess, and only then takes the lock and
+counts again; a guess proved wrong (the last seats went meanwhile) is corrected under the lock and
+the email written again. Under the lock there are two statements and the commit.
+
+One active registration per email. Checked with the first count (a friendly "already registered"),
+and guarded by the partial unique index `uq_registrations_active_email`: the same address sent twice
+at the same instant hits the index, and is answered with the same friendly message.
 
 The personal link. Its token is derived with HMAC from a random nonce kept on the row and the app's
 secret key (`core.tokens.derived_token`), and only its hash is stored: "email me my link" sends the
@@ -35,13 +42,14 @@ cannot make their link stop working (as rotating the token on each request would
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from babel.dates import format_datetime
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -487,16 +495,29 @@ def _attach_credentials(registration, stored) -> None:
 # Seats -----------------------------------------------------------------------------------------
 
 
+# Built once: every decision on seats runs one of them (see "The lock" in the module's docstring).
+_LOCK_SEATS_POSTGRESQL = (
+    db.select(Meeting.capacity, Meeting.per_delegation_limit)
+    .where(Meeting.id == bindparam("meeting_id"))
+    .with_for_update(key_share=True)  # FOR NO KEY UPDATE
+)
+_LOCK_SEATS_SQLITE = (
+    update(Meeting)
+    .where(Meeting.id == bindparam("meeting_id"))
+    .values(updated_at=Meeting.updated_at)
+    .returning(Meeting.capacity, Meeting.per_delegation_limit)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _lock_seats(meeting) -> tuple[int | None, int | None]:
     """Serialise the decisions on the meeting's seats (see the module's docstring) and return the
     capacity and per-delegation limit as they are now, read under the lock."""
-    return db.session.execute(
-        update(Meeting)
-        .where(Meeting.id == meeting.id)
-        .values(registrations_version=Meeting.registrations_version + 1, updated_at=Meeting.updated_at)
-        .returning(Meeting.capacity, Meeting.per_delegation_limit)
-        .execution_options(synchronize_session=False)
-    ).one()
+    if db.session.get_bind().dialect.name == "postgresql":
+        statement = _LOCK_SEATS_POSTGRESQL
+    else:
+        statement = _LOCK_SEATS_SQLITE
+    return db.session.execute(statement, {"meeting_id": meeting.id}).one()
 
 
 def _same_delegation(registration):
@@ -528,17 +549,82 @@ def _seated_status(meeting, registration) -> RegistrationStatus:
     return RegistrationStatus.PENDING
 
 
-def _seat_or_waitlist(meeting, registration, capacity, limit, now) -> None:
-    if capacity is not None and _seated_count(meeting.id) >= capacity:
+@dataclass(frozen=True)
+class _Seating:
+    """The decision on a new registration's seat: its status and, on the waiting list, why and where."""
+
+    status: RegistrationStatus
+    cause: WaitlistCause | None = None
+    position: int | None = None
+
+
+@cache
+def _seat_counts_statement(*, other_organization: bool, inserted: bool, with_email: bool):
+    """The query of `_seat_counts`, built once per shape: it runs twice for every registration, and
+    building it costs more than running it."""
+    others = [Registration.meeting_id == bindparam("meeting_id")]
+    if inserted:
+        others.append(Registration.id != bindparam("registration_id"))
+    if other_organization:
+        delegation = and_(
+            Registration.organization_id.is_(None),
+            func.lower(Registration.organization_name_other) == bindparam("other_name"),
+        )
+    else:
+        delegation = Registration.organization_id == bindparam("organization_id")
+
+    def count(*conditions):
+        return db.select(func.count(Registration.id)).where(*others, *conditions).scalar_subquery()
+
+    columns = [
+        count(Registration.status.in_(SEATED_STATUSES)).label("seated"),
+        count(Registration.status.in_(SEATED_STATUSES), delegation).label("delegation"),
+        count(Registration.status == RegistrationStatus.WAITLISTED).label("waiting"),
+    ]
+    if with_email:
+        columns.append(
+            db.select(Registration.id)
+            .where(*others, Registration.email == bindparam("email"), Registration.status.in_(ACTIVE_STATUSES))
+            .limit(1)
+            .scalar_subquery()
+            .label("registered")
+        )
+    return db.select(*columns)
+
+
+def _seat_counts(meeting, registration, *, email=None):
+    """In one query: the seats taken, those taken by the registration's delegation and the length of
+    the waiting list (the registration itself, once inserted, left out); with `email`, also whether
+    that address already has an active registration."""
+    statement = _seat_counts_statement(
+        other_organization=registration.organization_id is None,
+        inserted=registration.id is not None,
+        with_email=email is not None,
+    )
+    parameters = {
+        "meeting_id": meeting.id,
+        "registration_id": registration.id,
+        "organization_id": registration.organization_id,
+        "other_name": registration.organization_name_other.lower(),
+        "email": email,
+    }
+    return db.session.execute(statement, parameters).one()
+
+
+def _seating(meeting, registration, capacity, limit, counts) -> _Seating:
+    if capacity is not None and counts.seated >= capacity:
         cause = WaitlistCause.CAPACITY
-    elif limit is not None and _seated_count(meeting.id, _same_delegation(registration)) >= limit:
+    elif limit is not None and counts.delegation >= limit:
         cause = WaitlistCause.DELEGATION_LIMIT
     else:
-        registration.status = _seated_status(meeting, registration)
-        return
-    registration.status = RegistrationStatus.WAITLISTED
-    registration.waitlisted_at = now
-    registration.waitlist_cause = cause
+        return _Seating(_seated_status(meeting, registration))
+    return _Seating(RegistrationStatus.WAITLISTED, cause, counts.waiting + 1)
+
+
+def _apply_seating(registration, seating: _Seating, now) -> None:
+    registration.status = seating.status
+    registration.waitlist_cause = seating.cause
+    registration.waitlisted_at = now if seating.status == RegistrationStatus.WAITLISTED else None
 
 
 def _fill_free_seats(meeting, capacity, limit, now, actor=None) -> list[Registration]:
@@ -628,38 +714,51 @@ def register(meeting, details: RegistrationDetails, *, invitation=None, credenti
         delete_stored(stored.key)
     errors.raise_if_any()
 
+    registration = Registration(
+        meeting_id=meeting.id,
+        organization_id=organization.id if organization is not None else None,
+        organization=organization,
+        organization_name_other=other_name,
+        invitation_id=invitation.id if invitation is not None else None,
+        **values,
+    )
+    registration.meeting = meeting
+    token = registration.renew_token()
+    if stored is not None:
+        _attach_credentials(registration, stored)
     try:
-        capacity, limit = _lock_seats(meeting)
-        if _active_registration(meeting.id, values["email"]) is not None:
+        # Everything that can be done before the lock is (see "The lock" in the module's docstring):
+        # the seat is guessed from the counts as they are, the registration is written with that
+        # guess and its email rendered for it. Under the lock, the counts are read again and only a
+        # guess proved wrong (the last seats taken meanwhile) costs an update and a second rendering.
+        counts = _seat_counts(meeting, registration, email=values["email"])
+        if counts.registered is not None:
             raise _already_registered()
-        registration = Registration(
-            meeting_id=meeting.id,
-            organization_id=organization.id if organization is not None else None,
-            organization=organization,
-            organization_name_other=other_name,
-            invitation_id=invitation.id if invitation is not None else None,
-            **values,
-        )
-        registration.meeting = meeting
-        token = registration.renew_token()
-        if stored is not None:
-            _attach_credentials(registration, stored)
-        # Timed under the lock, so that the waiting list's order is the order of the decisions and a
-        # position once told never goes back.
-        _seat_or_waitlist(meeting, registration, capacity, limit, now or utcnow())
+        guess = _seating(meeting, registration, meeting.capacity, meeting.per_delegation_limit, counts)
+        _apply_seating(registration, guess, utcnow())
+        db.session.add(registration)
         try:
-            with db.session.begin_nested():
-                db.session.add(registration)
-                db.session.flush()
+            db.session.flush()
         except IntegrityError as error:
+            # The same address registered at the same instant (its row was not committed when the
+            # counts were read): the unique index refused this one. The transaction is unusable.
+            db.session.rollback()
             if _is_duplicate_email(error):
                 raise _already_registered() from None
             raise
+        email = _email_registered(registration, token, guess.position)
+
+        capacity, limit = _lock_seats(meeting)
+        seating = _seating(meeting, registration, capacity, limit, _seat_counts(meeting, registration))
+        # Timed under the lock, so that the waiting list's order is the order of the decisions and a
+        # position once told never goes back.
+        _apply_seating(registration, seating, now or utcnow())
+        if seating != guess:
+            _email_registered(registration, token, seating.position, replacing=email)
     except BaseException:
         if stored is not None:
             delete_stored(stored.key)
         raise
-    _email_registered(registration, token)
     return registration, token
 
 
@@ -901,7 +1000,7 @@ def decide(meeting, registration_ids, action, reason="", now=None) -> BulkResult
 # Emails ----------------------------------------------------------------------------------------
 
 
-def _queue(registration, template, subject, cause, **context):
+def _queue(registration, template, subject, cause, *, replacing=None, **context):
     meeting = registration.meeting
     language = registration.preferred_language
     token = context.pop("token", None) or personal_token(registration)
@@ -911,9 +1010,10 @@ def _queue(registration, template, subject, cause, **context):
         "link": external_url("registration.personal", token=token),
         "delegation": registration.delegation_name(language),
         "deadline": _moment(meeting, deadline, language) if deadline else "",
-        "position": waitlist_position(registration),
     }
     values.update(context)
+    if "position" not in values:
+        values["position"] = waitlist_position(registration)
     return queue_email(
         template,
         to=registration.email,
@@ -924,17 +1024,26 @@ def _queue(registration, template, subject, cause, **context):
         cause=f"registration.{cause}",
         cause_object=registration,
         recipient_name=registration.full_name,
+        replacing=replacing,
     )
 
 
-def _email_registered(registration, token) -> None:
+def _email_registered(registration, token, position, *, replacing=None) -> OutboxMessage:
     title = registration.meeting.lazy_localized("title")  # in the recipient's language
     subjects = {
         RegistrationStatus.CONFIRMED: _l("Your registration for the %(title)s is confirmed", title=title),
         RegistrationStatus.PENDING: _l("We have received your registration for the %(title)s", title=title),
         RegistrationStatus.WAITLISTED: _l("You are on the waiting list for the %(title)s", title=title),
     }
-    _queue(registration, "registration_received", subjects[registration.status], "received", token=token)
+    return _queue(
+        registration,
+        "registration_received",
+        subjects[registration.status],
+        "received",
+        token=token,
+        position=position,
+        replacing=replacing,
+    )
 
 
 def _email_decision(registration, action) -> None:

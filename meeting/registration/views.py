@@ -95,8 +95,8 @@ def register(slug):
     # The directory is read only to show the form: a registration that goes through needs only the
     # organization chosen, which the service checks (this keeps a burst of registrations cheap).
     form = RegistrationForm(meeting, [], language)
-    access_form = AccessForm(formdata=None)
     already_registered = False
+    access_email = None
     status = 200
     if request.method == "POST":
         status = 422
@@ -110,7 +110,7 @@ def register(slug):
             except services.AlreadyRegistered as error:
                 show_refusal(form, error)
                 already_registered = True
-                access_form.email.data = form.email.data
+                access_email = form.email.data
             except DomainError as error:
                 show_refusal(form, error)
             else:
@@ -120,6 +120,8 @@ def register(slug):
                 return redirect(url_for(".personal", token=token))
     if not invitation and not closed_message:
         form.organization.choices = organization_choices(services.registration_form_organizations(), language)
+    access_form = AccessForm(formdata=None)  # "email me my link", for those already registered
+    access_form.email.data = access_email
     return render_template(
         "registration/register.html",
         meeting=meeting,
