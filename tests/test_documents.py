@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from meeting import create_app
 from meeting.core.audit import AuditEntry
@@ -511,21 +512,40 @@ def test_the_meeting_page_queries_do_not_grow_with_the_documents(app, client, me
     assert len(many) == len(few)
 
 
+class Sent:
+    """The SQL statements sent while recording, each with the isolation level of its connection,
+    and the transactions committed."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = db.engine
+        self.statements, self.commits = [], 0
+
+    def _statement(self, conn, cursor, statement, *args):
+        self.statements.append((" ".join(statement.split()), conn.get_execution_options().get("isolation_level")))
+
+    def _commit(self, conn):
+        self.commits += 1
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "commit", self._commit)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "commit", self._commit)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [statement.split(" ", 1)[0] for statement, _level in self.statements]
+
+
 def _statements(app, call) -> list[str]:
     """The SQL statements sent while `call()` runs."""
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with Sent(app) as sent:
         call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return statements
+    return [statement for statement, _level in sent.statements]
 
 
 # Downloads -------------------------------------------------------------------------------------
@@ -709,6 +729,111 @@ def test_a_document_limit_above_the_request_limit_raises_the_request_limit(datab
     default = create_app(make_config(database_url, tmp_path))
     assert default.config["DOCUMENT_MAX_BYTES"] == 50 * 1024 * 1024
     assert default.config["MAX_CONTENT_LENGTH"] > default.config["DOCUMENT_MAX_BYTES"]
+
+
+# What a download costs ------------------------------------------------------------------------
+#
+# A study announced to the participants is asked for by many at once; every statement and every
+# transaction of a download delays the next one (see the documents services' docstring).
+
+MODES = {"x_accel": "/protected/", "send_file": None}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("visitor", ["anonymous", "confirmed participant"])
+def test_a_download_costs_one_select_and_its_count_one_update_each_autocommitted(
+    app, client, meeting_id, study, mode, visitor
+):
+    app.config["X_ACCEL_REDIRECT"] = MODES[mode]
+    document_id, files = study
+    if visitor == "confirmed participant":  # the registration is looked up for restricted documents only
+        open_personal_link(app, client, meeting_id, "confirmed")
+    with Sent(app) as sent:
+        response = fetch(client, download_url(document_id))
+    assert response.status_code == 200
+    assert sent.kinds == ["SELECT", "UPDATE"]
+    assert re.search(r"FROM meetings JOIN documents .* LEFT OUTER JOIN document_files", sent.statements[0][0])
+    # Each its own transaction, with no BEGIN and COMMIT around it.
+    assert [level for _statement, level in sent.statements] == ["AUTOCOMMIT", "AUTOCOMMIT"]
+    assert sent.commits == 0
+    assert downloads_of(app, files["en"][0]) == 1
+
+
+def test_a_participant_only_download_adds_the_meeting_and_the_registration(app, client, meeting_id, restricted):
+    document_id, file_id = restricted
+    open_personal_link(app, client, meeting_id, "confirmed")
+    with Sent(app) as sent:
+        assert fetch(client, download_url(document_id)).status_code == 200
+    assert sent.kinds == ["SELECT", "SELECT", "SELECT", "UPDATE"]
+    assert "FROM registrations" in sent.statements[2][0]
+    assert downloads_of(app, file_id) == 1
+
+
+def test_behind_the_front_server_the_count_is_written_once_the_response_is_handed_over(app, client, study):
+    app.config["X_ACCEL_REDIRECT"] = "/protected/"
+    document_id, files = study
+    file_id = files["en"][0]
+    with Sent(app) as sent:
+        response = client.get(download_url(document_id))
+    assert response.headers["X-Accel-Redirect"].startswith("/protected/") and response.data == b""
+    assert sent.kinds == ["SELECT"] and downloads_of(app, file_id) == 0
+    with Sent(app) as sent:
+        response.close()  # as the WSGI server does once the headers are sent
+    assert sent.kinds == ["UPDATE"]
+    assert downloads_of(app, file_id) == 1
+    fetch(client, download_url(document_id))  # the test client reads the response and closes it
+    assert downloads_of(app, file_id) == 2
+
+
+def test_a_file_the_app_sends_itself_is_counted_once_however_the_response_is_read(app, client, study):
+    """send_file gives the server its file as is, whose close never calls the response's callbacks:
+    such a download is counted before the response leaves the view, and only then."""
+    document_id, files = study
+    file_id, content = files["en"]
+    response = client.get(download_url(document_id))
+    assert downloads_of(app, file_id) == 1
+    assert response.data == content
+    response.close()
+    assert downloads_of(app, file_id) == 1
+    assert fetch(client, download_url(document_id)).data == content
+    assert downloads_of(app, file_id) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_head_a_part_or_a_revalidation_is_no_new_download_and_writes_nothing(app, client, study, mode):
+    app.config["X_ACCEL_REDIRECT"] = MODES[mode]
+    document_id, files = study
+    file_id, content = files["en"]
+    etag = f'"{hashlib.sha256(content).hexdigest()}"'
+    # Behind the front server, the app answers 200 and the front server the Range or the revalidation.
+    part, revalidated = (200, 200) if mode == "x_accel" else (206, 304)
+    with Sent(app) as sent:
+        assert client.open(download_url(document_id), method="HEAD", buffered=True).status_code == 200
+        assert fetch(client, download_url(document_id), headers={"Range": "bytes=0-99"}).status_code == part
+        assert fetch(client, download_url(document_id), headers={"If-None-Match": etag}).status_code == revalidated
+    assert sent.kinds == ["SELECT"] * 3
+    assert downloads_of(app, file_id) == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failure_to_count_never_costs_the_visitor_the_file(app, client, study, mode, monkeypatch, caplog):
+    app.config["X_ACCEL_REDIRECT"] = MODES[mode]
+    document_id, files = study
+    file_id, content = files["en"]
+
+    def busy_database(file_ids):
+        raise OperationalError("UPDATE document_files ...", {}, Exception("canceling statement due to lock timeout"))
+
+    monkeypatch.setattr(services, "count_downloads", busy_database)
+    response = fetch(client, download_url(document_id))
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == "attachment; filename=AVP-IM-03-4-Rev.1_en.pdf"
+    if mode == "x_accel":
+        assert response.headers["X-Accel-Redirect"].startswith("/protected/")
+    else:
+        assert response.data == content
+    assert f"download not counted for document files [{file_id}]" in caplog.text
+    assert downloads_of(app, file_id) == 0
 
 
 # Bundles ---------------------------------------------------------------------------------------

@@ -4,11 +4,17 @@ the counters are per address (read from X-Forwarded-For only behind a configured
 kept in Redis, shared by all the workers."""
 
 import os
+import threading
+import time
 
 import pytest
 import redis
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from meeting import create_app
+from meeting.core import ratelimit
 from meeting.extensions import db
 
 from . import factories
@@ -163,3 +169,25 @@ def test_counters_in_redis_are_shared_by_every_worker_and_survive_a_restart(buil
     assert_too_many_requests_page(refused)
     assert another_worker.post("/login", data=LOGIN).status_code == 429
     assert redis_db.keys("*accounts.login*") == [b"LIMITS:LIMITER/meeting/127.0.0.1/accounts.login/2/1/minute"]
+
+
+def test_the_memory_counters_start_no_thread_per_request_and_still_forget_expired_ones(monkeypatch):
+    storage = storage_from_string("meeting-memory://")
+    assert isinstance(storage, ratelimit.MemoryStorage)
+    limiter = FixedWindowRateLimiter(storage)
+    limit = parse("2 per second")
+    started = []
+    monkeypatch.setattr(threading.Timer, "start", lambda timer: started.append(timer))
+
+    # Two hits per client are allowed, the third is refused; no thread is started along the way.
+    assert [limiter.hit(limit, f"client{n}") for n in range(100) for _ in range(2)] == [True] * 200
+    assert not limiter.hit(limit, "client0")
+    assert started == []
+
+    # Once the window is over the counters count again from zero, and the next sweep frees them.
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 5)
+    storage.next_sweep = 0.0
+    assert limiter.hit(limit, "client0")
+    assert list(storage.storage.values()) == [1]  # client0's new count; the other 99 are gone
+    assert started == []

@@ -7,24 +7,36 @@ browser, belongs to a confirmed registration (`registration.services.current_par
 waitlisted, rejected and cancelled registrants are refused like anonymous visitors. Signed-in
 organizers may download everything, drafts included.
 
-Download counts. `count_downloads()` is one `UPDATE document_files SET downloads = downloads + 1`
-statement, which the download view commits on its own before the bytes are sent: the database adds
-one in place (no read-modify-write, so concurrent downloads lose no count), the row is locked only
-for that statement and its commit, and no transaction or connection stays open while a slow client
-receives the file.
+Downloads. One file is asked for far more often than any page, often by many participants at once
+when a study is announced, so a download costs the least the access check allows: `file_for_download`
+reads the meeting's status, the document and its current file in that language with a single
+statement, on a connection of its own in autocommit (no BEGIN and COMMIT around it), nothing through
+the ORM session; the visitor's registration is looked up only for a document for participants. Every
+download reads afresh: no decision is kept from one request to the next, so an unpublished or
+replaced file is never served from memory.
 
-Nothing here commits."""
+Download counts. `count_downloads()` is one `UPDATE document_files SET downloads = downloads + 1`
+statement, autocommitted on a connection of its own: the database adds one in place (no
+read-modify-write, so concurrent downloads lose no count), the row is locked only for that statement,
+and it does not touch the caller's transaction. Behind X-Accel-Redirect the download view runs it once
+the response is handed over to the server, so the front web server starts sending the file meanwhile;
+when the app sends the file itself, before the response leaves the view. No connection stays open
+while a slow client receives the file.
+
+Apart from these two statements, nothing here commits."""
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, update
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
 from ..core.audit import current_actor, record
@@ -33,8 +45,10 @@ from ..core.i18n import get_locale, language_name
 from ..core.models import apply_changes, utcnow
 from ..core.storage import PDF, UploadRefused, delete_stored, file_size_text, path_for, store_upload
 from ..extensions import db
-from ..meetings.services import FieldErrors, changed_fields, clean_translations, refuse_if_archived
+from ..meetings.models import PUBLIC_STATUSES, Meeting
+from ..meetings.services import FieldErrors, changed_fields, clean_translations, find_meeting, refuse_if_archived
 from ..registration.models import Registration
+from ..registration.services import current_participant
 from .models import FILE_TYPE_LABELS, Document, DocumentAccess, DocumentFile, DocumentKind
 
 # What a study may be sent as: PDF, Word (current and 97–2003) and OpenDocument text; the storage
@@ -68,7 +82,10 @@ MOVES = ("up", "down")
 
 
 class ParticipantsOnly(PermissionDenied):
+    """A document for participants, refused: `meeting` is for the page that says how to get access."""
+
     code = "participants_only"
+    meeting = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,39 @@ class BundleEntry:
     file_id: int
 
 
+@dataclass(frozen=True)
+class Download:
+    """A document's current file in one language, with what the access check needs of the document
+    and its meeting, as `file_for_download` reads them in one statement; `file_id` and the file's
+    columns are None when the document has no current file in that language."""
+
+    meeting_status: str
+    document_id: int
+    symbol: str
+    access: str
+    published_at: datetime | None
+    file_id: int | None
+    language: str | None
+    content_type: str | None
+    original_name: str | None
+    storage_key: str | None
+    sha256: str | None
+    uploaded_at: datetime | None
+
+    @property
+    def is_public(self) -> bool:
+        """Published, in a meeting that is public: what anyone but organizers may be given."""
+        return self.published_at is not None and self.meeting_status in PUBLIC_STATUSES
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.access == DocumentAccess.PARTICIPANTS
+
+    @property
+    def name(self) -> str:
+        return _download_name(self.symbol, self.document_id, self.language, extension_for(self))
+
+
 # Symbols and names -----------------------------------------------------------------------------
 
 
@@ -133,11 +183,16 @@ def normalize_symbol(text) -> str | None:
 def download_name(document, file) -> str:
     """The name a download gets: the symbol with its slashes and spaces as hyphens, the language and
     the extension of the file's type ("AVP/IM/03/4 Rev.1", French PDF → "AVP-IM-03-4-Rev.1_fr.pdf")."""
-    stem = re.sub(r"[^A-Za-z0-9.]+", "-", document.symbol).strip("-.") or f"document-{document.id}"
-    return f"{stem}_{file.language}{extension_for(file)}"
+    return _download_name(document.symbol, document.id, file.language, extension_for(file))
+
+
+def _download_name(symbol, document_id, language, extension) -> str:
+    stem = re.sub(r"[^A-Za-z0-9.]+", "-", symbol).strip("-.") or f"document-{document_id}"
+    return f"{stem}_{language}{extension}"
 
 
 def extension_for(file) -> str:
+    """The extension of the file's type, else of its original name (`file`: a DocumentFile or a Download)."""
     extensions = DOCUMENT_TYPES.get(file.content_type)
     if extensions:
         return extensions[0]
@@ -198,11 +253,23 @@ def published_documents(meeting) -> list[Document]:
 
 def current_visitor(meeting) -> Visitor:
     """The visitor of the current request, as far as documents are concerned."""
-    from ..registration.services import current_participant
-
-    if current_user.is_authenticated and current_user.is_organizer:
+    if visitor_is_organizer():
         return Visitor(organizer=True)
     return Visitor(participant=current_participant(meeting))
+
+
+def visitor_is_organizer() -> bool:
+    # Flask-Login knows a signed-in user by the session cookie or its remember-me cookie only (the
+    # app has no request loader): without either, the visitor is anonymous, and the loading of the
+    # user (the session protection's hash of the address and browser...) is spared to every
+    # download by the public.
+    cookies = (
+        current_app.session_interface.get_cookie_name(current_app),
+        current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE_NAME),
+    )
+    if not any(name in request.cookies for name in cookies):
+        return False
+    return current_user.is_authenticated and current_user.is_organizer
 
 
 def public_listing(meeting, visitor: Visitor | None = None) -> Listing:
@@ -255,7 +322,7 @@ def _refuse_unless_visible(meeting, visitor) -> None:
 
 
 def _participants_only(meeting) -> ParticipantsOnly:
-    return ParticipantsOnly(
+    refusal = ParticipantsOnly(
         _(
             "This document is for the participants of the %(title)s. Open the personal link from your "
             "registration email in this browser, then download the document again. If your registration is "
@@ -263,25 +330,74 @@ def _participants_only(meeting) -> ParticipantsOnly:
             title=meeting.localized("title"),
         )
     )
+    refusal.meeting = meeting
+    return refusal
 
 
-def file_for_download(meeting, document_id, language, visitor: Visitor) -> tuple[Document, DocumentFile]:
-    """The current `language` file of a document the visitor may download. Raises NotFound (no such
-    document, draft, no file in that language, meeting not public) or ParticipantsOnly."""
-    _refuse_unless_visible(meeting, visitor)
-    document = db.session.scalar(
-        db.select(Document)
-        .where(Document.id == document_id, Document.meeting_id == meeting.id)
-        .options(selectinload(Document.current_files))
+_meetings, _documents, _files = Meeting.__table__, Document.__table__, DocumentFile.__table__
+
+# Built once, not at every download: making a statement costs more than running its compiled form,
+# which SQLAlchemy keeps in its cache.
+DOWNLOAD_QUERY = (
+    select(
+        _meetings.c.status.label("meeting_status"),
+        _documents.c.id.label("document_id"),
+        _documents.c.symbol,
+        _documents.c.access,
+        _documents.c.published_at,
+        _files.c.id.label("file_id"),
+        _files.c.language,
+        _files.c.content_type,
+        _files.c.original_name,
+        _files.c.storage_key,
+        _files.c.sha256,
+        _files.c.uploaded_at,
     )
-    if document is None or not (document.is_published or visitor.organizer):
+    .select_from(
+        _meetings.join(_documents, _documents.c.meeting_id == _meetings.c.id).outerjoin(
+            _files,
+            and_(
+                _files.c.document_id == _documents.c.id,
+                _files.c.language == bindparam("language"),
+                _files.c.replaced_at.is_(None),
+            ),
+        )
+    )
+    .where(_meetings.c.slug == bindparam("slug"), _documents.c.id == bindparam("document_id"))
+)
+
+
+@contextmanager
+def _autocommitted():
+    """A connection of its own whose every statement is a transaction of its own: no BEGIN, no
+    COMMIT, and back in the pool at the end of the block."""
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def file_for_download(slug, document_id, language, *, organizer: bool) -> Download:
+    """The current `language` file of a document of the meeting `slug` that the visitor (an
+    organizer or not) may download, read with one statement (see the module's docstring). Raises
+    NotFound (no such meeting or document, draft, no file in that language, meeting not public) or
+    ParticipantsOnly, whose `meeting` is the meeting for the page that says how to get access."""
+    if "\x00" in slug or "\x00" in language:  # PostgreSQL refuses a NUL in text; no name holds one
         raise NotFound(_("There is no such document."))
-    file = document.current_file(language)
-    if file is None:
+    with _autocommitted() as connection:
+        row = connection.execute(
+            DOWNLOAD_QUERY, {"slug": slug, "document_id": document_id, "language": language}
+        ).one_or_none()
+    download = Download(**row._mapping) if row is not None else None
+    if download is None or not (organizer or download.is_public):
+        raise NotFound(_("There is no such document."))
+    if download.file_id is None:
         raise NotFound(_("This document has no version in that language."))
-    if document.is_restricted and not visitor.may_download_restricted:
-        raise _participants_only(meeting)
-    return document, file
+    if download.is_restricted and not organizer:
+        meeting = find_meeting(slug)
+        if meeting is None:  # deleted meanwhile
+            raise NotFound(_("There is no such document."))
+        if current_participant(meeting) is None:
+            raise _participants_only(meeting)
+    return download
 
 
 def bundle_entries(meeting, language, visitor: Visitor) -> list[BundleEntry]:
@@ -307,14 +423,14 @@ def bundle_entries(meeting, language, visitor: Visitor) -> list[BundleEntry]:
     return entries
 
 
+COUNT_DOWNLOAD = update(_files).where(_files.c.id == bindparam("file_id")).values(downloads=_files.c.downloads + 1)
+
+
 def count_downloads(file_ids) -> None:
-    """Add one download to each file, in place (see the module's docstring)."""
-    db.session.execute(
-        update(DocumentFile)
-        .where(DocumentFile.id.in_(list(file_ids)))
-        .values(downloads=DocumentFile.downloads + 1)
-        .execution_options(synchronize_session=False)
-    )
+    """Add one download to each file, in place, in a statement committed on its own (see the
+    module's docstring); the files of a bundle in one executemany."""
+    with _autocommitted() as connection:
+        connection.execute(COUNT_DOWNLOAD, [{"file_id": file_id} for file_id in file_ids])
 
 
 # Organizers: documents -------------------------------------------------------------------------

@@ -80,14 +80,25 @@ def _participants_only_page(meeting, refusal):
 
 
 def _count(file_ids):
-    """Record the downloads in their own short transaction; a failure to count (a busy database)
-    is logged and never costs the visitor the file."""
+    """Record the downloads (one autocommitted statement); a failure to count (a busy database) is
+    logged and never costs the visitor the file."""
     try:
         services.count_downloads(file_ids)
-        db.session.commit()
     except SQLAlchemyError:
-        db.session.rollback()
         current_app.logger.warning("download not counted for document files %s", file_ids, exc_info=True)
+
+
+def _count_when_sent(response, file_ids):
+    """Count once the response is handed over: the WSGI server calls it when it closes the response,
+    after the headers are out (behind X-Accel-Redirect the front server is sending the file by then),
+    outside the request, hence the application context of its own."""
+    app = current_app._get_current_object()
+
+    def count():
+        with app.app_context():
+            _count(file_ids)
+
+    response.call_on_close(count)
 
 
 # Public ----------------------------------------------------------------------------------------
@@ -95,43 +106,46 @@ def _count(file_ids):
 
 @bp.get("/meetings/<slug>/documents/<int:document_id>/<lang>")
 def download(slug, document_id, lang):
-    meeting = _meeting_or_404(slug)
-    visitor = services.current_visitor(meeting)
+    organizer = services.visitor_is_organizer()
     try:
-        document, file = services.file_for_download(meeting, document_id, lang, visitor)
+        file = services.file_for_download(slug, document_id, lang, organizer=organizer)
     except services.ParticipantsOnly as refusal:
-        return _participants_only_page(meeting, refusal)
+        return _participants_only_page(refusal.meeting, refusal)
     except NotFound:
         abort(404)
-    name = services.download_name(document, file)
     prefix = current_app.config.get("X_ACCEL_REDIRECT")
     if prefix:
         # The front web server sends the bytes (and answers Range and conditional requests itself).
-        response = _attachment(current_app.response_class(mimetype=file.content_type), name)
+        response = _attachment(current_app.response_class(mimetype=file.content_type), file.name)
         response.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{file.storage_key}"
         # Its ETag is its own, so any revalidation, like any Range, is taken as no new download.
         whole_file = request.range is None and not request.if_none_match and request.if_modified_since is None
     else:
         path = path_for(file.storage_key)
         if not path.is_file():
-            current_app.logger.error("stored file missing for document file %s: %s", file.id, path)
+            current_app.logger.error("stored file missing for document file %s: %s", file.file_id, path)
             abort(404)
         response = send_file(
             path,
             mimetype=file.content_type,
             as_attachment=True,
-            download_name=name,
+            download_name=file.name,
             conditional=True,
             etag=file.sha256,
             last_modified=file.uploaded_at,
         )
         whole_file = response.status_code == 200
-    if document.is_restricted:
+    if file.is_restricted:
         response.cache_control.private = True
     # A download is counted once: not the 304 of a revalidation, nor the 206 parts of a resumed
     # download or of a PDF viewer reading page by page, nor a HEAD; the Secretariat's own neither.
-    if whole_file and request.method == "GET" and not visitor.organizer:
-        _count([file.id])
+    if whole_file and request.method == "GET" and not organizer:
+        if prefix:
+            _count_when_sent(response, [file.file_id])
+        else:
+            # send_file's response gives the server its file as is (gunicorn then uses sendfile()), and
+            # werkzeug never calls the close callbacks of such a response: counted now.
+            _count([file.file_id])
     return response
 
 
