@@ -57,7 +57,7 @@ class DefaultConfig:
     # so that the client address is read from X-Forwarded-For (werkzeug's ProxyFix); otherwise every
     # request seems to come from the proxy and shares one budget.
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "meeting-memory://"  # limits' memory storage, without its timer threads
     RATELIMIT_STRATEGY = "fixed-window"
     RATELIMIT_HEADERS_ENABLED = False  # no X-RateLimit-* headers; a 429 says Retry-After (core/ratelimit.py)
     RATELIMIT_KEY_PREFIX = "meeting"
