@@ -42,14 +42,14 @@ cannot make their link stop working (as rotating the token on each request would
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 
 from babel.dates import format_datetime
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -64,7 +64,7 @@ from ..core.web import localdatetime
 from ..directory.models import Accreditation, Organization, OrganizationKind
 from ..extensions import db
 from ..mail.models import OutboxMessage
-from ..mail.services import external_url, queue_email
+from ..mail.services import external_url, insert_email, queue_email
 from ..meetings.models import Meeting, MeetingStatus
 from ..meetings.services import FieldErrors
 from .models import (
@@ -694,6 +694,44 @@ def _already_registered():
     return AlreadyRegistered(message, fields={"email": [message]})
 
 
+# Built once: a burst of registrations is made of these (the ORM's unit of work costs several times
+# more for one row). The registration object itself stays out of the session: the caller reads it,
+# and nothing else changes it in this transaction.
+_REGISTRATION_COLUMNS = {prop.key: prop.columns[0].key for prop in Registration.__mapper__.column_attrs}
+_INSERT_REGISTRATION = insert(Registration).returning(Registration.id)
+_STORE_SEATING = (
+    update(Registration)
+    .where(Registration.id == bindparam("registration_id"))
+    .values(
+        status=bindparam("new_status"),
+        waitlist_cause=bindparam("new_waitlist_cause"),
+        waitlisted_at=bindparam("new_waitlisted_at"),
+    )
+)
+
+
+def _insert(registration) -> None:
+    """Write a new registration with one INSERT; the columns it leaves unset take their defaults."""
+    values = {
+        column: value
+        for attribute, column in _REGISTRATION_COLUMNS.items()
+        if (value := registration.__dict__.get(attribute)) is not None
+    }
+    registration.id = db.session.connection().execute(_INSERT_REGISTRATION, values).scalar_one()
+
+
+def _store_seating(registration) -> None:
+    db.session.connection().execute(
+        _STORE_SEATING,
+        {
+            "registration_id": registration.id,
+            "new_status": registration.status,
+            "new_waitlist_cause": registration.waitlist_cause,
+            "new_waitlisted_at": registration.waitlisted_at,
+        },
+    )
+
+
 def register(meeting, details: RegistrationDetails, *, invitation=None, credentials=None, now=None):
     """Register a person; returns (registration, token of the personal link).
 
@@ -736,9 +774,8 @@ def register(meeting, details: RegistrationDetails, *, invitation=None, credenti
             raise _already_registered()
         guess = _seating(meeting, registration, meeting.capacity, meeting.per_delegation_limit, counts)
         _apply_seating(registration, guess, utcnow())
-        db.session.add(registration)
         try:
-            db.session.flush()
+            _insert(registration)
         except IntegrityError as error:
             # The same address registered at the same instant (its row was not committed when the
             # counts were read): the unique index refused this one. The transaction is unusable.
@@ -746,15 +783,17 @@ def register(meeting, details: RegistrationDetails, *, invitation=None, credenti
             if _is_duplicate_email(error):
                 raise _already_registered() from None
             raise
-        email = _email_registered(registration, token, guess.position)
+        email_id = _email_registered(registration, token, guess.position)
 
         capacity, limit = _lock_seats(meeting)
         seating = _seating(meeting, registration, capacity, limit, _seat_counts(meeting, registration))
         # Timed under the lock, so that the waiting list's order is the order of the decisions and a
         # position once told never goes back.
         _apply_seating(registration, seating, now or utcnow())
+        if seating != guess or seating.status == RegistrationStatus.WAITLISTED:
+            _store_seating(registration)
         if seating != guess:
-            _email_registered(registration, token, seating.position, replacing=email)
+            _email_registered(registration, token, seating.position, replacing=email_id)
     except BaseException:
         if stored is not None:
             delete_stored(stored.key)
@@ -1000,7 +1039,7 @@ def decide(meeting, registration_ids, action, reason="", now=None) -> BulkResult
 # Emails ----------------------------------------------------------------------------------------
 
 
-def _queue(registration, template, subject, cause, *, replacing=None, **context):
+def _queue(registration, template, subject, cause, *, write=queue_email, **context):
     meeting = registration.meeting
     language = registration.preferred_language
     token = context.pop("token", None) or personal_token(registration)
@@ -1014,7 +1053,7 @@ def _queue(registration, template, subject, cause, *, replacing=None, **context)
     values.update(context)
     if "position" not in values:
         values["position"] = waitlist_position(registration)
-    return queue_email(
+    return write(
         template,
         to=registration.email,
         language=language,
@@ -1024,11 +1063,11 @@ def _queue(registration, template, subject, cause, *, replacing=None, **context)
         cause=f"registration.{cause}",
         cause_object=registration,
         recipient_name=registration.full_name,
-        replacing=replacing,
     )
 
 
-def _email_registered(registration, token, position, *, replacing=None) -> OutboxMessage:
+def _email_registered(registration, token, position, *, replacing=None) -> int:
+    """The email of a new registration, written with `insert_email` (see `register`); its id."""
     title = registration.meeting.lazy_localized("title")  # in the recipient's language
     subjects = {
         RegistrationStatus.CONFIRMED: _l("Your registration for the %(title)s is confirmed", title=title),
@@ -1042,7 +1081,7 @@ def _email_registered(registration, token, position, *, replacing=None) -> Outbo
         "received",
         token=token,
         position=position,
-        replacing=replacing,
+        write=partial(insert_email, replacing=replacing),
     )
 
 
