@@ -27,6 +27,8 @@ class DefaultConfig:
     MAIL_RETRY_BASE_SECONDS = 60  # back-off: 1, 2, 4... minutes
     MAIL_RETRY_MAX_SECONDS = 3600
     MAIL_MAX_ATTEMPTS = 8
+    # SMTP connections a delivery worker keeps busy at once, 1 to 10 (`flask outbox deliver --connections N`).
+    MAIL_DELIVERY_CONNECTIONS = 4
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,11 +1,13 @@
 """The email outbox: queueing in the caller's transaction, delivery to a real SMTP server (aiosmtpd on
 127.0.0.1) with retries, leases and parallel workers, and the organizers' outbox pages."""
 
+import asyncio
 import email
 import email.policy
 import os
 import re
 import signal
+import smtplib
 import socket
 import threading
 import time
@@ -16,7 +18,6 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from babel.dates import format_date
-from flask_mail import Connection
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
@@ -25,7 +26,7 @@ from meeting.core.audit import AuditEntry
 from meeting.core.errors import DomainError
 from meeting.core.models import utcnow
 from meeting.extensions import db
-from meeting.mail.delivery import deliver
+from meeting.mail.delivery import deliver, deliver_due
 from meeting.mail.models import OutboxMessage
 from meeting.mail.services import external_url, queue_email
 from meeting.meetings.models import Meeting
@@ -41,14 +42,20 @@ class Received:
     mail_from: str
     rcpt_tos: list
     message: email.message.EmailMessage
+    mail_options: list
 
 
 class CollectingHandler:
-    """Keeps every message the server accepts; refuses the recipients in `refused` with a 550."""
+    """Keeps every message the server accepts; refuses the recipients in `refused` with a 550.
+    It can take `delay` seconds over each message, and drop the connection instead of accepting
+    once it has accepted `fail_after` messages (the server "goes down"). `most_at_once` is the
+    largest number of messages it was receiving at the same time."""
 
-    def __init__(self, refused=()):
+    def __init__(self, refused=(), delay=0.0, fail_after=None):
         self.received = []
         self.refused = set(refused)
+        self.delay, self.fail_after = delay, fail_after
+        self.receiving = self.most_at_once = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
@@ -57,9 +64,18 @@ class CollectingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
+        self.receiving += 1
+        self.most_at_once = max(self.most_at_once, self.receiving)
+        try:
+            await asyncio.sleep(self.delay)
+            if self.fail_after is not None and len(self.received) >= self.fail_after:
+                server.transport.close()
+                return "421 4.3.0 Going down"
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, envelope.mail_options))
+            return "250 Message accepted for delivery"
+        finally:
+            self.receiving -= 1
 
 
 def free_port():
@@ -71,9 +87,9 @@ def free_port():
 class SmtpServer:
     """An aiosmtpd server on a fixed local port, which a test can start late (the server "comes back")."""
 
-    def __init__(self, refused=()):
+    def __init__(self, refused=(), **behaviour):
         self.port = free_port()
-        self.handler = CollectingHandler(refused)
+        self.handler = CollectingHandler(refused, **behaviour)
         self.controller = None
 
     @property
@@ -115,16 +131,14 @@ def make_mail_app(app, database_url, tmp_path):
         engine_options = {"pool_pre_ping": True}
         if database_url.startswith("sqlite"):
             engine_options["connect_args"] = {"timeout": 30}
-        config = make_config(
-            database_url,
-            tmp_path,
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=port,
-            MAIL_SUPPRESS_SEND=False,
-            MAIL_DEFAULT_SENDER="Meeting Secretariat <meetings@meeting.test>",
-            SQLALCHEMY_ENGINE_OPTIONS=engine_options,
-            **overrides,
-        )
+        settings = {
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": port,
+            "MAIL_SUPPRESS_SEND": False,
+            "MAIL_DEFAULT_SENDER": "Meeting Secretariat <meetings@meeting.test>",
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        }
+        config = make_config(database_url, tmp_path, **(settings | overrides))
         mail_app = create_app(config)
         created.append(mail_app)
         return mail_app
@@ -184,6 +198,7 @@ def test_queued_email_arrives_over_smtp_in_the_recipients_language_with_its_mess
 
     [received] = smtp_server.received
     assert received.mail_from == "meetings@meeting.test"
+    assert "BODY=8BITMIME" in received.mail_options  # the bodies are UTF-8, and the server takes 8 bits
     assert sorted(received.rcpt_tos) == ["geneve.fra@example.org", "mission.france@example.org"]
     mail = received.message
     assert mail["Subject"] == "Réunion informelle sur les interprétations audiovisuelles"
@@ -409,16 +424,16 @@ def test_a_worker_dying_mid_batch_loses_nothing_and_sends_nothing_twice(make_mai
             queue_test_message(n)
         db.session.commit()
 
-        real_send = Connection.send
+        real_sendmail = smtplib.SMTP.sendmail
         sent_before_dying = []
 
-        def send_then_die(connection, message, *args, **kwargs):
+        def send_then_die(smtp, sender, recipients, message, *args, **kwargs):
             if len(sent_before_dying) == 2:
                 raise SystemExit("the worker process is killed")
-            real_send(connection, message, *args, **kwargs)
+            real_sendmail(smtp, sender, recipients, message, *args, **kwargs)
             sent_before_dying.append(message)
 
-        monkeypatch.setattr(Connection, "send", send_then_die)
+        monkeypatch.setattr(smtplib.SMTP, "sendmail", send_then_die)
         with pytest.raises(SystemExit):
             deliver(batch=10, worker_id="doomed")
         monkeypatch.undo()
@@ -439,14 +454,14 @@ def test_a_worker_asked_to_stop_mid_batch_puts_the_unsent_emails_back_in_the_que
 ):
     app = make_mail_app(smtp_server.port)
     stop = threading.Event()
-    real_send = Connection.send
+    real_sendmail = smtplib.SMTP.sendmail
 
-    def send_then_ask_to_stop(connection, message, *args, **kwargs):
-        real_send(connection, message, *args, **kwargs)
+    def send_then_ask_to_stop(smtp, *args, **kwargs):
+        real_sendmail(smtp, *args, **kwargs)
         if len(smtp_server.received) == 2:
             stop.set()  # what SIGTERM does in `flask outbox deliver`
 
-    monkeypatch.setattr(Connection, "send", send_then_ask_to_stop)
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", send_then_ask_to_stop)
     with app.app_context():
         for n in range(5):
             queue_test_message(n)
@@ -499,7 +514,7 @@ def test_deliver_command_sends_batch_after_batch_and_prints_progress(make_mail_a
             queue_test_message(n)
         db.session.commit()
 
-    result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--batch", "2"])
+    result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--batch", "2", "--connections", "1"])
 
     assert result.exit_code == 0, result.output
     assert "sent 2, failed 0, to retry later 0, left in the outbox 1" in result.output
@@ -580,6 +595,136 @@ def test_two_workers_in_parallel_send_each_email_exactly_once(make_mail_app, smt
         message_ids = {row.message_id for row in rows}
     received = Counter(received.message["Message-ID"] for received in smtp_server.received)
     assert len(message_ids) == 100 and set(received) == message_ids and set(received.values()) == {1}
+
+
+def sent_once_each(server, message_ids):
+    received = Counter(received.message["Message-ID"] for received in server.received)
+    return set(received) == set(message_ids) and set(received.values()) <= {1}
+
+
+def test_several_connections_at_once_send_each_email_exactly_once(make_mail_app):
+    server = SmtpServer(delay=0.01).start()  # a relay that takes its time over each message
+    try:
+        app = make_mail_app(server.port)
+        with app.app_context():
+            for n in range(120):
+                queue_test_message(n)
+            db.session.commit()
+
+            report = deliver_due(batch=10, connections=4, worker_id="host:42")
+
+            assert (report.claimed, report.sent, report.failed, report.retrying, report.left) == (120, 120, 0, 0, 0)
+            rows = outbox_rows()
+            assert {row.status for row in rows} == {"sent"} and {row.attempts for row in rows} == {1}
+            workers = {row.claimed_by for row in rows}
+            assert workers <= {"host:42:1", "host:42:2", "host:42:3", "host:42:4"} and len(workers) > 1
+            message_ids = [row.message_id for row in rows]
+        assert len(server.received) == 120 and sent_once_each(server, message_ids)
+        assert server.handler.most_at_once > 1
+    finally:
+        server.stop()
+
+
+def test_a_server_that_is_down_is_tried_over_one_connection_only(make_mail_app, stopped_smtp_server):
+    app = make_mail_app(stopped_smtp_server.port)
+    with app.app_context():
+        for n in range(30):
+            queue_test_message(n)
+        db.session.commit()
+
+        report = deliver_due(batch=10, connections=4)
+
+        assert report.server_down and (report.claimed, report.sent, report.retrying, report.left) == (10, 0, 10, 30)
+        rows = outbox_rows()
+        assert {row.status for row in rows} == {"queued"}
+        assert sorted(row.attempts for row in rows) == [0] * 20 + [1] * 10  # the others never claimed a batch
+
+
+def test_a_server_going_down_mid_round_stops_every_connection_and_loses_nothing(make_mail_app):
+    server = SmtpServer(delay=0.005, fail_after=25).start()
+    try:
+        app = make_mail_app(server.port)
+        with app.app_context():
+            for n in range(100):
+                queue_test_message(n)
+            db.session.commit()
+
+            report = deliver_due(batch=10, connections=3)
+
+            assert report.server_down and report.sent == 25 and report.left == 75
+            rows = outbox_rows()
+            sent = [row for row in rows if row.status == "sent"]
+            assert len(sent) == 25 and {row.status for row in rows} == {"sent", "queued"}
+            # Each connection stopped after its batch: the emails it tried wait for their back-off,
+            # and the rest of the outbox was not touched.
+            assert report.retrying == len([row for row in rows if row.attempts == 1 and row.status == "queued"]) <= 30
+            message_ids = [row.message_id for row in sent]
+        assert len(server.received) == 25 and sent_once_each(server, message_ids)
+    finally:
+        server.stop()
+
+
+def test_stopping_a_worker_with_several_connections_puts_every_unsent_email_back(make_mail_app, monkeypatch):
+    server = SmtpServer(delay=0.005).start()
+    stop = threading.Event()
+    real_sendmail = smtplib.SMTP.sendmail
+
+    def send_then_ask_to_stop(smtp, *args, **kwargs):
+        real_sendmail(smtp, *args, **kwargs)
+        if len(server.received) >= 15:
+            stop.set()  # what SIGTERM does in `flask outbox deliver`
+
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", send_then_ask_to_stop)
+    try:
+        app = make_mail_app(server.port)
+        with app.app_context():
+            for n in range(60):
+                queue_test_message(n)
+            db.session.commit()
+
+            report = deliver_due(batch=10, connections=3, stop=stop)
+
+            rows = outbox_rows()
+            sent = [row for row in rows if row.status == "sent"]
+            waiting = [row for row in rows if row.status != "sent"]
+            assert report.sent == len(sent) == len(server.received) >= 15 and report.left == len(waiting) > 0
+            assert {(row.status, row.attempts, row.claimed_by) for row in waiting} == {("queued", 0, None)}
+            message_ids = [row.message_id for row in sent]
+        assert sent_once_each(server, message_ids)
+    finally:
+        server.stop()
+
+
+def test_deliver_command_uses_several_connections_when_asked(make_mail_app):
+    server = SmtpServer(delay=0.005).start()
+    try:
+        app = make_mail_app(server.port, MAIL_DELIVERY_CONNECTIONS=1)
+        with app.app_context():
+            for n in range(23):
+                queue_test_message(n)
+            db.session.commit()
+
+        result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--batch", "5", "--connections", "3"])
+
+        assert result.exit_code == 0, result.output
+        assert result.output.rstrip().endswith("Done: sent 23, failed 0, to retry later 0, left in the outbox 0.")
+        assert len(server.received) == 23 and server.handler.most_at_once > 1
+        assert app.test_cli_runner().invoke(args=["outbox", "deliver", "--connections", "0"]).exit_code == 2
+    finally:
+        server.stop()
+
+
+def test_with_mail_suppress_send_the_worker_marks_emails_sent_without_sending(make_mail_app, smtp_server):
+    app = make_mail_app(smtp_server.port, MAIL_SUPPRESS_SEND=True)
+    with app.app_context():
+        queue_test_message(1, recipient_name="Délégation", attachments=[("slot.ics", "text/calendar", ICS)])
+        db.session.commit()
+
+        report = deliver(batch=10)
+
+        assert (report.sent, report.left) == (1, 0)
+        assert [row.status for row in outbox_rows()] == ["sent"]
+    assert smtp_server.received == []
 
 
 # --- The organizers' pages ----------------------------------------------------------------------

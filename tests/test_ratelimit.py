@@ -76,6 +76,23 @@ def test_reading_the_login_page_is_never_limited(app, client):
     assert client.post("/login", data=LOGIN).status_code == 429
 
 
+def test_pages_and_downloads_do_not_even_reach_the_limiter(app, client, monkeypatch):
+    checked = []
+    resolve = ratelimit.limiter.limit_manager.resolve_limits
+    monkeypatch.setattr(
+        ratelimit.limiter.limit_manager,
+        "resolve_limits",
+        lambda *args, **kwargs: checked.append(args) or resolve(*args, **kwargs),
+    )
+
+    for path in ("/", "/login", "/meetings/avp-test/register"):
+        client.get(path)
+        client.head(path)
+    assert checked == []
+    client.post("/login", data=LOGIN)
+    assert checked  # a write is looked at
+
+
 @pytest.mark.parametrize(
     "path, data",
     [

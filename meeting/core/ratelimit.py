@@ -15,7 +15,7 @@ number of proxies in front of the app, and the client address is read from `X-Fo
 import math
 import time
 
-from flask import current_app
+from flask import current_app, request
 from flask_limiter import RateLimitExceeded
 from limits.storage import MemoryStorage as LimitsMemoryStorage
 from werkzeug.exceptions import TooManyRequests
@@ -83,6 +83,13 @@ def seconds_until_reset() -> int:
     if limit is None:
         return 60
     return max(1, math.ceil(limit.reset_at - time.time()))
+
+
+@limiter.request_filter
+def reading_is_never_limited() -> bool:
+    """Every limit is on a write: a GET or HEAD (a page, a download) skips the limiter altogether,
+    rather than having it look for limits that cannot apply."""
+    return request.method not in WRITE_METHODS
 
 
 def answer_too_many_requests(error: RateLimitExceeded):

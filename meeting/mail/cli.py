@@ -1,4 +1,4 @@
-"""`flask outbox deliver [--loop] [--batch N] [--interval S]`."""
+"""`flask outbox deliver [--loop] [--batch N] [--interval S] [--connections N]`."""
 
 import signal
 import threading
@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from .delivery import deliver_due, pending_count, run_worker
+from .delivery import MAX_CONNECTIONS, deliver_due, pending_count, run_worker
 
 outbox_command = AppGroup("outbox", help="Send the emails waiting in the outbox.")
 
@@ -56,12 +56,19 @@ def _stop_on_signals(stop):
     type=click.FloatRange(0.1, 3600),
     help="Seconds to wait when nothing is due (with --loop).",
 )
-def deliver_command(loop, batch, interval):
+@click.option(
+    "--connections",
+    type=click.IntRange(1, MAX_CONNECTIONS),
+    help="How many emails are sent at the same time, each over its own connection to the mail server "
+    "(default: the MAIL_DELIVERY_CONNECTIONS setting, 4). More makes a large round faster when the "
+    "mail server is far away; 1 sends one email after the other.",
+)
+def deliver_command(loop, batch, interval, connections):
     """Send the emails that are due, once or (with --loop) until stopped."""
     stop = threading.Event()
     with _stop_on_signals(stop):
         if not loop:
-            total = deliver_due(batch=batch, stop=stop, progress=_echo_batch)
+            total = deliver_due(batch=batch, connections=connections, stop=stop, progress=_echo_batch)
             if total.dev_mode:
                 _echo_development_mode(total.left)
             else:
@@ -77,5 +84,5 @@ def deliver_command(loop, batch, interval):
                 last_kept = total.left
 
         click.echo(f"Delivering the outbox every {interval:g} s when idle ({pending_count()} emails waiting).")
-        run_worker(batch=batch, interval=interval, stop=stop, progress=_echo_batch, idle=idle)
+        run_worker(batch=batch, interval=interval, stop=stop, connections=connections, progress=_echo_batch, idle=idle)
         click.echo("Stopped.")
