@@ -50,6 +50,9 @@ class DefaultConfig:
     # A URL prefix such as /protected/ mapped by the front web server (nginx `internal` location) to
     # STORAGE_DIR: downloads then answer with `X-Accel-Redirect: <prefix><storage key>` and no body.
     X_ACCEL_REDIRECT = None
+    # Downloads are counted in each worker's memory and written at most this many seconds later, all
+    # together (documents/services.py); 0 writes each download at once.
+    DOWNLOAD_COUNT_SECONDS = 1.0
 
     # Rate limits (Flask-Limiter) on what anyone may send: the login, the registration form, "email me my
     # link", the answers to invitations, and the API's writes; counted per client address. GET requests

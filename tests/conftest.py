@@ -42,6 +42,7 @@ def make_config(database_url, tmp_path, **overrides):
         "MAIL_SUPPRESS_SEND": True,
         "BASE_URL": "http://meeting.test",
         "RATELIMIT_STORAGE_URI": "memory://",  # never a developer's shared Redis
+        "DOWNLOAD_COUNT_SECONDS": 0,  # each download written at once (tests of the delay set their own)
     }
     config.update(overrides)
     return config

@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import io
 import re
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -769,25 +770,42 @@ def test_a_participant_only_download_adds_the_meeting_and_the_registration(app, 
     assert downloads_of(app, file_id) == 1
 
 
-def test_behind_the_front_server_the_count_is_written_once_the_response_is_handed_over(app, client, study):
-    app.config["X_ACCEL_REDIRECT"] = "/protected/"
+@pytest.mark.parametrize("mode", MODES)
+def test_downloads_are_counted_in_memory_and_written_together_within_the_delay(app, client, study, mode):
+    app.config["X_ACCEL_REDIRECT"] = MODES[mode]
+    app.config["DOWNLOAD_COUNT_SECONDS"] = 60  # the timer will not fire during the test
+    document_id, files = study
+    english, french = files["en"][0], files["fr"][0]
+    with Sent(app) as sent:
+        for language in ("en", "en", "fr", "en"):
+            assert fetch(client, download_url(document_id, language)).status_code == 200
+    # The downloads only read; nothing is written yet.
+    assert sent.kinds == ["SELECT"] * 4
+    assert (downloads_of(app, english), downloads_of(app, french)) == (0, 0)
+    counter = services.download_counter(app)
+    assert counter.timer is not None and counter.timer.daemon
+
+    with Sent(app) as sent:
+        counter.write()  # what the timer does when the delay is over
+    assert sent.kinds == ["UPDATE"]  # one statement (executed for each file) for all the downloads
+    assert (downloads_of(app, english), downloads_of(app, french)) == (3, 1)
+    assert counter.timer is None and not counter.pending
+
+
+def test_the_timer_writes_the_counts_once_the_delay_is_over(app, client, study):
+    app.config["DOWNLOAD_COUNT_SECONDS"] = 0.05
     document_id, files = study
     file_id = files["en"][0]
-    with Sent(app) as sent:
-        response = client.get(download_url(document_id))
-    assert response.headers["X-Accel-Redirect"].startswith("/protected/") and response.data == b""
-    assert sent.kinds == ["SELECT"] and downloads_of(app, file_id) == 0
-    with Sent(app) as sent:
-        response.close()  # as the WSGI server does once the headers are sent
-    assert sent.kinds == ["UPDATE"]
-    assert downloads_of(app, file_id) == 1
-    fetch(client, download_url(document_id))  # the test client reads the response and closes it
+    fetch(client, download_url(document_id))
+    fetch(client, download_url(document_id))
+    deadline = time.monotonic() + 10
+    while downloads_of(app, file_id) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert downloads_of(app, file_id) == 2
+    assert services.download_counter(app).timer is None
 
 
 def test_a_file_the_app_sends_itself_is_counted_once_however_the_response_is_read(app, client, study):
-    """send_file gives the server its file as is, whose close never calls the response's callbacks:
-    such a download is counted before the response leaves the view, and only then."""
     document_id, files = study
     file_id, content = files["en"]
     response = client.get(download_url(document_id))
@@ -821,10 +839,10 @@ def test_a_failure_to_count_never_costs_the_visitor_the_file(app, client, study,
     document_id, files = study
     file_id, content = files["en"]
 
-    def busy_database(file_ids):
+    def busy_database(counts):
         raise OperationalError("UPDATE document_files ...", {}, Exception("canceling statement due to lock timeout"))
 
-    monkeypatch.setattr(services, "count_downloads", busy_database)
+    monkeypatch.setattr(services, "_write_counts", busy_database)
     response = fetch(client, download_url(document_id))
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == "attachment; filename=AVP-IM-03-4-Rev.1_en.pdf"
@@ -832,7 +850,7 @@ def test_a_failure_to_count_never_costs_the_visitor_the_file(app, client, study,
         assert response.headers["X-Accel-Redirect"].startswith("/protected/")
     else:
         assert response.data == content
-    assert f"download not counted for document files [{file_id}]" in caplog.text
+    assert f"downloads not counted for document files {{{file_id}: 1}}" in caplog.text
     assert downloads_of(app, file_id) == 0
 
 

@@ -15,17 +15,23 @@ the ORM session; the visitor's registration is looked up only for a document for
 download reads afresh: no decision is kept from one request to the next, so an unpublished or
 replaced file is never served from memory.
 
-Download counts. `count_downloads()` is one `UPDATE document_files SET downloads = downloads + 1`
-statement, autocommitted on a connection of its own: the database adds one in place (no
-read-modify-write, so concurrent downloads lose no count), the row is locked only for that statement,
-and it does not touch the caller's transaction. Behind X-Accel-Redirect the download view runs it once
-the response is handed over to the server, so the front web server starts sending the file meanwhile;
-when the app sends the file itself, before the response leaves the view. No connection stays open
-while a slow client receives the file.
+Download counts. A download is counted in the worker's memory (`DownloadCounter`), and the counts
+are written together, at most DOWNLOAD_COUNT_SECONDS (1 s) after the first download of the period,
+by a timer thread: one `UPDATE document_files SET downloads = downloads + n` per file, autocommitted
+on a connection of its own. The database adds in place (no read-modify-write, so workers counting
+at once lose nothing), and a download costs no write of its own: when a study is announced and
+hundreds download it at once, the requests only read. The price is that a worker killed outright
+(not stopped) loses the counts of its last second; a worker that exits normally writes them. With
+DOWNLOAD_COUNT_SECONDS = 0 every download is written at once. No connection stays open while a
+slow client receives the file.
 
-Apart from these two statements, nothing here commits."""
+Apart from these statements, nothing here commits."""
 
+import atexit
 import re
+import threading
+import weakref
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +43,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
 from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..core.audit import current_actor, record
@@ -423,14 +430,73 @@ def bundle_entries(meeting, language, visitor: Visitor) -> list[BundleEntry]:
     return entries
 
 
-COUNT_DOWNLOAD = update(_files).where(_files.c.id == bindparam("file_id")).values(downloads=_files.c.downloads + 1)
+COUNT_DOWNLOADS = (
+    update(_files).where(_files.c.id == bindparam("file_id")).values(downloads=_files.c.downloads + bindparam("added"))
+)
 
 
 def count_downloads(file_ids) -> None:
     """Add one download to each file, in place, in a statement committed on its own (see the
     module's docstring); the files of a bundle in one executemany."""
+    _write_counts(Counter(file_ids))
+
+
+def _write_counts(counts: Counter) -> None:
     with _autocommitted() as connection:
-        connection.execute(COUNT_DOWNLOAD, [{"file_id": file_id} for file_id in file_ids])
+        connection.execute(COUNT_DOWNLOADS, [{"file_id": key, "added": added} for key, added in sorted(counts.items())])
+
+
+class DownloadCounter:
+    """The downloads of one app in this worker process, kept in memory and written together at most
+    DOWNLOAD_COUNT_SECONDS after the first of them (see the module's docstring): a timer thread,
+    started by the first download of a period, writes one UPDATE per file for everything counted
+    meanwhile. What is still unwritten when the process exits normally is written then."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.pending: Counter = Counter()
+        self.timer: threading.Timer | None = None
+        this = weakref.ref(self)
+        atexit.register(lambda: (counter := this()) is not None and counter.write())
+
+    def add(self, file_ids) -> None:
+        delay = self.app.config["DOWNLOAD_COUNT_SECONDS"]
+        if delay <= 0:
+            self._write(Counter(file_ids))
+            return
+        with self.lock:
+            self.pending.update(file_ids)
+            if self.timer is None:
+                self.timer = threading.Timer(delay, self.write)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def write(self) -> None:
+        """Write what is counted so far (the timer does it; tests and the exit may ask sooner)."""
+        with self.lock:
+            pending, self.pending = self.pending, Counter()
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+        if pending:
+            with self.app.app_context():
+                self._write(pending)
+
+    def _write(self, counts: Counter) -> None:
+        # A failure to count (a busy database) is logged; it never costs a visitor the file.
+        try:
+            _write_counts(counts)
+        except SQLAlchemyError:
+            self.app.logger.warning("downloads not counted for document files %s", dict(counts), exc_info=True)
+
+
+def download_counter(app=None) -> DownloadCounter:
+    app = app or current_app._get_current_object()
+    counter = app.extensions.get("download_counter")
+    if counter is None:
+        counter = app.extensions.setdefault("download_counter", DownloadCounter(app))
+    return counter
 
 
 # Organizers: documents -------------------------------------------------------------------------

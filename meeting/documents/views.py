@@ -18,7 +18,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy.exc import SQLAlchemyError
 from zipstream import ZIP_STORED, ZipStream
 
 from ..core.errors import DomainError, NotFound
@@ -80,25 +79,8 @@ def _participants_only_page(meeting, refusal):
 
 
 def _count(file_ids):
-    """Record the downloads (one autocommitted statement); a failure to count (a busy database) is
-    logged and never costs the visitor the file."""
-    try:
-        services.count_downloads(file_ids)
-    except SQLAlchemyError:
-        current_app.logger.warning("download not counted for document files %s", file_ids, exc_info=True)
-
-
-def _count_when_sent(response, file_ids):
-    """Count once the response is handed over: the WSGI server calls it when it closes the response,
-    after the headers are out (behind X-Accel-Redirect the front server is sending the file by then),
-    outside the request, hence the application context of its own."""
-    app = current_app._get_current_object()
-
-    def count():
-        with app.app_context():
-            _count(file_ids)
-
-    response.call_on_close(count)
+    """Count the downloads: in memory, written within a second (see `services.DownloadCounter`)."""
+    services.download_counter().add(file_ids)
 
 
 # Public ----------------------------------------------------------------------------------------
@@ -140,12 +122,7 @@ def download(slug, document_id, lang):
     # A download is counted once: not the 304 of a revalidation, nor the 206 parts of a resumed
     # download or of a PDF viewer reading page by page, nor a HEAD; the Secretariat's own neither.
     if whole_file and request.method == "GET" and not organizer:
-        if prefix:
-            _count_when_sent(response, [file.file_id])
-        else:
-            # send_file's response gives the server its file as is (gunicorn then uses sendfile()), and
-            # werkzeug never calls the close callbacks of such a response: counted now.
-            _count([file.file_id])
+        _count([file.file_id])
     return response
 
 
