@@ -170,7 +170,7 @@ def organization_choices(organizations, language) -> list[SelectChoice]:
     """The directory grouped by kind (Member States first), sorted by name in the page's language
     without regard to accents ("Côte d'Ivoire" among the C), then "Other"."""
     choices = [SelectChoice("", _l("Choose…"))]
-    for kind in GROUP_ORDER:
+    for kind in GROUP_ORDER if organizations else ():  # none when the form is only read back
         members = [organization for organization in organizations if organization.kind == kind]
         members.sort(key=lambda organization: search_key(organization.name(language)))
         group = str(KIND_LABELS[kind])

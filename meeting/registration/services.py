@@ -517,7 +517,7 @@ def _lock_seats(meeting) -> tuple[int | None, int | None]:
         statement = _LOCK_SEATS_POSTGRESQL
     else:
         statement = _LOCK_SEATS_SQLITE
-    return db.session.execute(statement, {"meeting_id": meeting.id}).one()
+    return db.session.connection().execute(statement, {"meeting_id": meeting.id}).one()
 
 
 def _same_delegation(registration):
@@ -608,7 +608,7 @@ def _seat_counts(meeting, registration, *, email=None):
         "other_name": registration.organization_name_other.lower(),
         "email": email,
     }
-    return db.session.execute(statement, parameters).one()
+    return db.session.connection().execute(statement, parameters).one()
 
 
 def _seating(meeting, registration, capacity, limit, counts) -> _Seating:
