@@ -492,6 +492,20 @@ def test_checking_in_a_confirmed_registration_records_the_time(app, client, toke
         assert audit_entries("registration.check_in")[0].actor == ACTOR
 
 
+def test_a_second_check_in_is_refused_and_keeps_the_first_time(app, client, token):
+    url = status_url(app, "Dupont")
+    first = call(client, "post", url, token, json={"action": "check_in"}).get_json()["registration"]["checked_in_at"]
+
+    response = call(client, "post", url, token, json={"action": "check_in"})
+
+    error = assert_error(response, 409, "conflict")
+    assert error["message"].startswith("Already checked in on ")
+    with app.app_context():
+        registration = db.session.get(Registration, registration_id("Dupont"))
+        assert registration.checked_in_at.isoformat().startswith(first[:19])
+        assert len(audit_entries("registration.check_in")) == 1
+
+
 def test_checking_in_a_registration_that_is_not_confirmed_is_refused_with_409(app, client, token):
     response = call(client, "post", status_url(app, "Lopez"), token, json={"action": "check_in"})
 

@@ -177,9 +177,8 @@ def check_in(meeting, registration_id, now=None) -> Registration:
         raise AlreadyCheckedIn(checked_in_message(meeting, registration, now))
     result = registration_services.decide(meeting, [registration.id], "check_in", now=now)
     if result.refused:
+        if registration.checked_in_at is not None:  # read again under the lock
+            # Another desk checked the person in while we waited for the lock.
+            raise AlreadyCheckedIn(checked_in_message(meeting, registration, now))
         raise CheckInRefused(result.refused[0][1])
-    registration = result.done[0]
-    if registration.checked_in_at != now:
-        # Another desk checked the person in while we waited for the lock.
-        raise AlreadyCheckedIn(checked_in_message(meeting, registration, now))
-    return registration
+    return result.done[0]

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, session
 from flask_babel import gettext as _
@@ -56,9 +56,10 @@ from sqlalchemy.orm import joinedload
 from ..accounts.services import normalize_email
 from ..core import audit
 from ..core.errors import Conflict, DomainError, NotFound
+from ..core.i18n import get_locale
 from ..core.models import utcnow
 from ..core.storage import PDF_OR_IMAGE, UploadRefused, delete_stored, store_upload
-from ..core.timeutil import zone
+from ..core.timeutil import to_local, zone
 from ..core.tokens import hash_token, token_matches
 from ..core.web import localdatetime
 from ..directory.models import Accreditation, Organization, OrganizationKind
@@ -961,10 +962,22 @@ def _clean_reason(action, reason) -> str:
     return reason
 
 
+def _already_checked_in(meeting, registration) -> str:
+    moment = to_local(registration.checked_in_at, meeting.timezone)
+    language = str(get_locale())
+    return _(
+        "Already checked in on %(day)s at %(time)s.",
+        day=format_date(moment.date(), "long", locale=language),
+        time=format_time(moment, "short", locale=language),
+    )
+
+
 def _decide_one(meeting, registration, action, reason, now) -> bool:
     """Apply `action`; returns whether a seat was freed. Raises DomainError when it does not apply."""
     if registration.status not in ACTIONS[action]:
         raise DomainError(str(ACTION_REFUSALS[action]))
+    if action == "check_in" and registration.checked_in_at is not None:
+        raise DomainError(_already_checked_in(meeting, registration))
     previous = registration.status
     freed = False
     if action == "confirm":
