@@ -158,8 +158,8 @@ def test_the_preview_shows_the_email_of_the_chosen_language_with_its_link(app, o
     spanish = text_of(organizer_client.get(f"{notify_url(study_id)}?lang=es"))
     preview = re.search(r'<pre class="email-text notification-text" lang="es">(.*?)</pre>', spanish, re.S).group(1)
     assert f"/documents/{study_id}/en" in preview
-    # "Este documento no está disponible en Español. El enlace siguiente lleva a la versión en Inglés."
-    assert translated(app, "es", FALLBACK, wanted="Español", available="Inglés") in preview
+    # "Este documento no está disponible en español. El enlace siguiente lleva a la versión en inglés."
+    assert translated(app, "es", FALLBACK, wanted="español", available="inglés") in preview
 
 
 def test_sending_queues_one_email_per_confirmed_participant_in_their_language(organizer_client, app, study_id, people):
@@ -186,8 +186,8 @@ def test_sending_queues_one_email_per_confirmed_participant_in_their_language(or
         assert link in message.body_text and link in message.body_html
         assert f"http://meeting.test/r/{people[key][1]}" in message.body_text
         assert "AVP/IM/03/4" in message.subject
-    # "Este documento no está disponible en Español. El enlace siguiente lleva a la versión en Inglés."
-    assert translated(app, "es", FALLBACK, wanted="Español", available="Inglés") in messages[spanish.email].body_text
+    # "Este documento no está disponible en español. El enlace siguiente lleva a la versión en inglés."
+    assert translated(app, "es", FALLBACK, wanted="español", available="inglés") in messages[spanish.email].body_text
     french_title = "Étude sur le transfert des droits et le droit international privé"
     assert french_title in messages[french.email].body_text  # the document's title in the reader's language
     assert french_title not in messages[english.email].body_text
@@ -266,8 +266,8 @@ def test_a_new_language_version_is_announced_with_its_link(organizer_client, app
     # Not "Este documento no está disponible en …", but "Hay una nueva versión lingüística de un documento de …".
     assert translated(app, "es", FALLBACK).split("%(wanted)s")[0] not in to_spanish.body_text
     new_version = "A new language version of a document of the %(title)s is available (%(languages)s):"
-    assert translated(app, "es", new_version, title=TITLE, languages="Español") in to_spanish.body_text
-    assert "(Español)" in to_spanish.body_text
+    assert translated(app, "es", new_version, title=TITLE, languages="español") in to_spanish.body_text
+    assert "(español)" in to_spanish.body_text
     with app.app_context():
         notification = db.session.scalar(
             db.select(DocumentNotification).order_by(DocumentNotification.id.desc()).limit(1)

@@ -38,6 +38,9 @@ def territory_name(code: str, language: str) -> str:
     return Locale.parse(language).territories.get(code.upper(), code.upper())
 
 
-def language_name(code: str, in_language: str | None = None) -> str:
+def language_name(code: str, in_language: str | None = None, *, in_sentence: bool = False) -> str:
+    """The name of a language in `in_language` (by default in itself), capitalised as a label or an
+    item of a list is ("Français"); `in_sentence` keeps the case the language gives it inside a
+    sentence ("disponible en français", "available in English")."""
     name = Locale.parse(code).get_display_name(in_language or code) or code
-    return name[:1].upper() + name[1:]
+    return name if in_sentence else name[:1].upper() + name[1:]

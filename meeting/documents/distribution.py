@@ -201,10 +201,11 @@ def _language_context(plan, language) -> dict:
         "document_title": document.localized("title", in_language),
         "meeting_title": meeting.localized("title", in_language),
         "occasion": str(plan.occasion),
-        "new_languages": [language_name(code, in_language) for code in plan.new_languages],
+        # Inside sentences: "(anglais, espagnol)", "n'est pas disponible en arabe".
+        "new_languages": [language_name(code, in_language, in_sentence=True) for code in plan.new_languages],
         "link": link(file_language),
-        "link_language": language_name(file_language, in_language),
-        "wanted_language": language_name(language, in_language),
+        "link_language": language_name(file_language, in_language, in_sentence=True),
+        "wanted_language": language_name(language, in_language, in_sentence=True),
         "fallback": file_language != language,
         "other_versions": [
             (language_name(file.language, in_language), link(file.language))
