@@ -337,6 +337,40 @@ def test_credentials_are_kept_with_their_hash_and_only_organizers_download_them(
         assert response.status_code == 304
 
 
+def test_replacing_the_credentials_deletes_the_earlier_file_once_saved(app, client, meeting_id, directory):
+    token = token_from(register(client, directory["france"], credentials=(io.BytesIO(PDF), "First note.pdf")))
+    [first] = stored_files(app)
+
+    refused = client.post(
+        f"/r/{token}", data=form(directory["france"], given_name="", credentials=(io.BytesIO(PDF), "Second.pdf"))
+    )
+    assert refused.status_code == 422
+    assert stored_files(app) == [first]  # nothing saved: the earlier file stays, the new one is gone
+
+    response = client.post(f"/r/{token}", data=form(directory["france"], credentials=(io.BytesIO(PDF), "Second.pdf")))
+    assert response.status_code == 302
+    [registration] = registrations(app)
+    assert registration.credentials_name == "Second.pdf"
+    with app.app_context():
+        assert stored_files(app) == [storage.path_for(registration.credentials_key)]
+    assert not first.exists()
+
+
+def test_a_file_replaced_in_a_transaction_rolled_back_is_kept(app):
+    with app.app_context():
+        path = storage.path_for("ab/" + "0" * 32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(PDF)
+        db.session.scalar(db.select(db.func.count(Registration.id)))  # a transaction is under way
+        storage.delete_after_commit(db.session(), "ab/" + "0" * 32)
+        db.session.rollback()
+        db.session.commit()
+        assert path.exists()
+        storage.delete_after_commit(db.session(), "ab/" + "0" * 32)
+        db.session.commit()
+        assert not path.exists()
+
+
 def test_storage_keys_cannot_point_outside_the_storage_folder(app):
     with app.app_context():
         for key in ("../secret", "ab/../../etc/passwd", "/etc/passwd", "AB/" + "0" * 32):

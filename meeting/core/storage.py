@@ -21,6 +21,8 @@ from pathlib import Path
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from .errors import DomainError
 
@@ -66,6 +68,28 @@ def delete_stored(key: str | None) -> None:
     """Remove a stored file (a replaced or abandoned upload); a missing file is no error."""
     if key:
         path_for(key).unlink(missing_ok=True)
+
+
+_DELETE_AFTER_COMMIT = "meeting.delete_after_commit"
+
+
+def delete_after_commit(session, key: str | None) -> None:
+    """Remove a stored file once `session`'s transaction has committed: a file replaced by a new
+    upload, which the row names until then (after a rollback it still does, and the file stays)."""
+    if key:
+        session.info.setdefault(_DELETE_AFTER_COMMIT, []).append(key)
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_committed(session) -> None:
+    for key in session.info.pop(_DELETE_AFTER_COMMIT, []):
+        delete_stored(key)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _keep_rolled_back(session, previous_transaction) -> None:
+    if not previous_transaction.nested:  # the whole transaction, not a savepoint within it
+        session.info.pop(_DELETE_AFTER_COMMIT, None)
 
 
 def clean_name(name: str | None) -> str:

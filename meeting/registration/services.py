@@ -58,7 +58,7 @@ from ..core import audit
 from ..core.errors import Conflict, DomainError, NotFound
 from ..core.i18n import get_locale
 from ..core.models import utcnow
-from ..core.storage import PDF_OR_IMAGE, UploadRefused, delete_stored, store_upload
+from ..core.storage import PDF_OR_IMAGE, UploadRefused, delete_after_commit, delete_stored, store_upload
 from ..core.timeutil import to_local, zone
 from ..core.tokens import hash_token, token_matches
 from ..core.web import localdatetime
@@ -889,8 +889,10 @@ def update_details(registration, values: dict, *, credentials=None, by_organizer
     errors.raise_if_any()
 
     changes = _apply(registration, cleaned)
+    replaced = None
     if stored is not None:
         changes["credentials"] = [registration.credentials_name, stored.original_name]
+        replaced = registration.credentials_key
         _attach_credentials(registration, stored)
     try:
         with db.session.begin_nested():
@@ -902,6 +904,7 @@ def update_details(registration, values: dict, *, credentials=None, by_organizer
             message = _("Another registration for this meeting already uses this email address.")
             raise DomainError(message, fields={"email": [message]}) from None
         raise
+    delete_after_commit(db.session(), replaced)  # the earlier file, once the new one is committed
     if changes:
         labels = ", ".join(str(FIELD_LABELS[name]) for name in changes)
         audit.record(
