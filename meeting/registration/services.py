@@ -51,7 +51,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from ..accounts.services import normalize_email
 from ..core import audit
@@ -696,8 +696,7 @@ def _already_registered():
 
 
 # Built once: a burst of registrations is made of these (the ORM's unit of work costs several times
-# more for one row). The registration object itself stays out of the session: the caller reads it,
-# and nothing else changes it in this transaction.
+# more for one row). The registration object joins the session only once its row is final.
 _REGISTRATION_COLUMNS = {prop.key: prop.columns[0].key for prop in Registration.__mapper__.column_attrs}
 _INSERT_REGISTRATION = insert(Registration).returning(Registration.id)
 _STORE_SEATING = (
@@ -795,6 +794,10 @@ def register(meeting, details: RegistrationDetails, *, invitation=None, credenti
             _store_seating(registration)
         if seating != guess:
             _email_registered(registration, token, seating.position, replacing=email_id)
+        # The row is written: the object becomes the session's, as if it had been loaded (what it
+        # left to the column defaults is read on first use), and the caller can go on with it.
+        make_transient_to_detached(registration)
+        db.session.add(registration)
     except BaseException:
         if stored is not None:
             delete_stored(stored.key)
