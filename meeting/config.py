@@ -53,6 +53,9 @@ class DefaultConfig:
     # Downloads are counted in each worker's memory and written at most this many seconds later, all
     # together (documents/services.py); 0 writes each download at once.
     DOWNLOAD_COUNT_SECONDS = 1.0
+    # What a download reads (the document, its current file, whether it is published) is reused by
+    # each worker for this many seconds (documents/services.py); 0 reads it at every download.
+    DOWNLOAD_LOOKUP_SECONDS = 1.0
 
     # Rate limits (Flask-Limiter) on what anyone may send: the login, the registration form, "email me my
     # link", the answers to invitations, and the API's writes; counted per client address. GET requests

@@ -43,6 +43,7 @@ def make_config(database_url, tmp_path, **overrides):
         "BASE_URL": "http://meeting.test",
         "RATELIMIT_STORAGE_URI": "memory://",  # never a developer's shared Redis
         "DOWNLOAD_COUNT_SECONDS": 0,  # each download written at once (tests of the delay set their own)
+        "DOWNLOAD_LOOKUP_SECONDS": 0,  # each download reads afresh (tests of the reuse set their own)
     }
     config.update(overrides)
     return config

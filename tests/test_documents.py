@@ -792,6 +792,38 @@ def test_downloads_are_counted_in_memory_and_written_together_within_the_delay(a
     assert counter.timer is None and not counter.pending
 
 
+def test_a_worker_reuses_what_a_download_read_for_a_second_then_reads_again(app, client, study, monkeypatch):
+    app.config["DOWNLOAD_LOOKUP_SECONDS"] = 1.0
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    document_id, files = study
+    with Sent(app) as sent:
+        assert fetch(client, download_url(document_id)).status_code == 200
+        assert fetch(client, download_url(document_id)).status_code == 200
+        assert fetch(client, download_url(document_id, "fr")).status_code == 200
+    # The second download of the English file read nothing; the French one is another file.
+    assert [kind for kind in sent.kinds if kind == "SELECT"] == ["SELECT", "SELECT"]
+
+    with app.app_context():
+        services.unpublish_document(db.session.get(Document, document_id))
+        db.session.commit()
+    clock[0] += 0.5
+    assert fetch(client, download_url(document_id)).status_code == 200  # within the second
+    clock[0] += 0.6
+    assert fetch(client, download_url(document_id)).status_code == 404  # read again: unpublished
+
+
+def test_who_may_have_a_reused_participants_only_file_is_decided_at_every_download(app, client, meeting_id, restricted):
+    app.config["DOWNLOAD_LOOKUP_SECONDS"] = 60.0
+    document_id, _file_id = restricted
+    participant = app.test_client()
+    open_personal_link(app, participant, meeting_id, "confirmed")
+
+    assert fetch(participant, download_url(document_id)).status_code == 200
+    assert fetch(client, download_url(document_id)).status_code == 403  # the same file, another visitor
+    assert fetch(participant, download_url(document_id)).status_code == 200
+
+
 def test_the_timer_writes_the_counts_once_the_delay_is_over(app, client, study):
     app.config["DOWNLOAD_COUNT_SECONDS"] = 0.05
     document_id, files = study

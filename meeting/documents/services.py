@@ -11,9 +11,13 @@ Downloads. One file is asked for far more often than any page, often by many par
 when a study is announced, so a download costs the least the access check allows: `file_for_download`
 reads the meeting's status, the document and its current file in that language with a single
 statement, on a connection of its own in autocommit (no BEGIN and COMMIT around it), nothing through
-the ORM session; the visitor's registration is looked up only for a document for participants. Every
-download reads afresh: no decision is kept from one request to the next, so an unpublished or
-replaced file is never served from memory.
+the ORM session; the visitor's registration is looked up only for a document for participants.
+What that statement answers (the meeting's status, the document's publication and access, its
+current file in that language) is reused by the worker for DOWNLOAD_LOOKUP_SECONDS (1 s): when a
+study is announced, hundreds of participants ask for the same file within seconds, and all but one
+download a second per worker then cost no database round trip. Publishing, unpublishing or
+replacing a file thus shows in downloads within that second; who the visitor is (organizer,
+confirmed participant) is decided afresh at every request.
 
 Download counts. A download is counted in the worker's memory (`DownloadCounter`), and the counts
 are written together, at most DOWNLOAD_COUNT_SECONDS (1 s) after the first download of the period,
@@ -30,6 +34,7 @@ Apart from these statements, nothing here commits."""
 import atexit
 import re
 import threading
+import time
 import weakref
 from collections import Counter
 from contextlib import contextmanager
@@ -382,6 +387,41 @@ def _autocommitted():
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
+class RecentLookups:
+    """What `DOWNLOAD_QUERY` answered for a (meeting, document, language) in this worker, kept for
+    DOWNLOAD_LOOKUP_SECONDS (see the module's docstring). Bounded: emptied when it holds too many."""
+
+    LIMIT = 1024
+
+    def __init__(self):
+        self.answers: dict[tuple, tuple[float, Download | None]] = {}
+
+    def get(self, key, now):
+        kept = self.answers.get(key)
+        return kept if kept is not None and kept[0] > now else None
+
+    def put(self, key, download, until) -> None:
+        if len(self.answers) >= self.LIMIT:
+            self.answers.clear()
+        self.answers[key] = (until, download)
+
+
+def _look_up(slug, document_id, language) -> Download | None:
+    seconds = current_app.config["DOWNLOAD_LOOKUP_SECONDS"]
+    lookups = current_app.extensions.setdefault("download_lookups", RecentLookups())
+    key, now = (slug, document_id, language), time.monotonic()
+    if seconds > 0 and (kept := lookups.get(key, now)) is not None:
+        return kept[1]
+    with _autocommitted() as connection:
+        row = connection.execute(
+            DOWNLOAD_QUERY, {"slug": slug, "document_id": document_id, "language": language}
+        ).one_or_none()
+    download = Download(**row._mapping) if row is not None else None
+    if seconds > 0:
+        lookups.put(key, download, now + seconds)
+    return download
+
+
 def file_for_download(slug, document_id, language, *, organizer: bool) -> Download:
     """The current `language` file of a document of the meeting `slug` that the visitor (an
     organizer or not) may download, read with one statement (see the module's docstring). Raises
@@ -389,11 +429,7 @@ def file_for_download(slug, document_id, language, *, organizer: bool) -> Downlo
     ParticipantsOnly, whose `meeting` is the meeting for the page that says how to get access."""
     if "\x00" in slug or "\x00" in language:  # PostgreSQL refuses a NUL in text; no name holds one
         raise NotFound(_("There is no such document."))
-    with _autocommitted() as connection:
-        row = connection.execute(
-            DOWNLOAD_QUERY, {"slug": slug, "document_id": document_id, "language": language}
-        ).one_or_none()
-    download = Download(**row._mapping) if row is not None else None
+    download = _look_up(slug, document_id, language)
     if download is None or not (organizer or download.is_public):
         raise NotFound(_("There is no such document."))
     if download.file_id is None:
