@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import JSON, LargeBinary, String, Text
 from werkzeug.datastructures import FileStorage
 
+from meeting.core import audit
 from meeting.core.audit import AuditEntry
 from meeting.core.models import utcnow
 from meeting.extensions import db
@@ -19,6 +20,8 @@ from meeting.mail.models import OutboxAttachment, OutboxMessage
 from meeting.meetings.models import Meeting
 from meeting.onsite import badges, figures, jobs
 from meeting.onsite.models import PersonalDataErasure
+from meeting.program import services as program_services
+from meeting.program.models import Speaker, SpeakerAvailability
 from meeting.registration import participants
 from meeting.registration import services as registration_services
 from meeting.registration.models import Registration
@@ -103,6 +106,44 @@ def meeting_id(app):
         meeting.status = "closed"
         db.session.commit()
         return meeting.id
+
+
+def test_speakers_keep_what_the_program_shows_and_lose_the_rest(app, organizer_client, meeting_id):
+    with app.app_context():
+        meeting = db.session.get(Meeting, meeting_id)
+        speaker = factories.make_speaker(
+            meeting, email="amara.okafor@performers.example", timezone="Africa/Lagos", biography="Actor since 2004."
+        )
+        slot = factories.make_slot(factories.make_session(meeting))
+        offer = factories.make_offer(slot, speaker, status="declined", note="I am filming in Lagos that week.")
+        link = offer.token()
+        db.session.add(SpeakerAvailability(speaker=speaker, starts_at=slot.starts_at, ends_at=slot.ends_at))
+        audit.record(
+            "speaker.update",
+            meeting=meeting,
+            obj=speaker,
+            summary="Changed the speaker amara.okafor@performers.example",
+        )
+        db.session.commit()
+        speaker_id = speaker.id
+        assert leaks({"amara.okafor@performers.example", "filming in lagos", "africa/lagos"})
+
+    response = organizer_client.post(ERASE, data={"confirmation": SLUG})
+    assert response.status_code == 302
+
+    with app.app_context():
+        assert leaks({"amara.okafor@performers.example", "filming in lagos", "africa/lagos"}) == []
+        speaker = db.session.get(Speaker, speaker_id)
+        assert (speaker.name, speaker.affiliation, speaker.biography) == (
+            "Amara Okafor",
+            "Screen performer, Lagos",
+            "Actor since 2004.",
+        )
+        assert speaker.email == f"speaker-{speaker_id}@erased.invalid"
+        assert db.session.scalar(db.select(db.func.count()).select_from(SpeakerAvailability)) == 0
+        assert program_services.find_offer_by_token(link) is None
+        entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "personal_data.erase"))
+        assert entry.details["speakers"] == 1
 
 
 def personal_strings(*keys) -> set[str]:
@@ -193,6 +234,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_or_file(app, organizer_cli
             "files_deleted": 5,
             "emails": entry.details["emails"],
             "audit_entries": entry.details["audit_entries"],
+            "speakers": 0,
         }
         assert entry.details["emails"] >= 6 and entry.details["audit_entries"] >= 5
         decisions = db.session.scalars(

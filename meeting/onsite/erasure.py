@@ -11,14 +11,18 @@ The outbox messages of the meeting lose their recipients, bodies, errors and att
 still waiting are cancelled); the audit entries about its registrations lose their summaries and
 details (the decisions' statuses are kept) and the registrant as actor; any other entry of the
 meeting that names a participant is blanked too. The badge PDFs made in the background are deleted.
+The speakers of the program lose their email address (a placeholder again), time zone and
+availability, the notes of their answers and the links of their offers; entries of the audit log
+that give their address are blanked.
 
 What is kept. The published list of participants stays as it was published: when it is published,
 the confirmed participants who agreed to appear in it keep their salutation, names and function —
 exactly what the public list prints — so the public page and its PDF are unchanged. Nobody else keeps
 a name. Everything the participation figures need is kept (delegation, role, status, check-in time),
-and so are the organizations, which are no personal data. A copy of the published list as a document
-was considered and left aside: the documents module takes uploads, not generated files, and the live
-list would have had to be withdrawn, changing a published page.
+and so are the organizations, which are no personal data. The program stays as it was published:
+the speakers keep their name, affiliation, biography and photo, which it shows. A copy of the
+published list as a document was considered and left aside: the documents module takes uploads, not
+generated files, and the live list would have had to be withdrawn, changing a published page.
 
 The erasure is audited with its numbers only, and recorded (`PersonalDataErasure`) so that it is
 done once. The files are deleted last, once everything else is flushed: should the transaction fail
@@ -47,6 +51,7 @@ from ..core.tokens import hash_token, new_token
 from ..extensions import db
 from ..mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 from ..meetings.models import MeetingStatus
+from ..program.models import Speaker, SpeakerAvailability, SpeakerOffer
 from ..registration.models import Registration, RegistrationStatus
 from ..registration.participants import is_published
 from .models import BadgePrintJob, PersonalDataErasure
@@ -63,6 +68,7 @@ class ErasureResult:
     files_deleted: int
     emails: int
     audit_entries: int
+    speakers: int = 0
 
 
 def erasable_from(meeting) -> date:
@@ -121,6 +127,25 @@ def _erase_registration(registration, keep_name: bool) -> None:
     registration.token_hash = hash_token(new_token())
     registration.checkin_nonce = None
     registration.checkin_code_hash = None
+
+
+def _erase_speakers(meeting) -> tuple[int, set[str]]:
+    """The speakers keep what the published program shows of them; their email address, time zone,
+    availability, the notes of their answers and the links of their offers go. Returns how many
+    speakers, and their former addresses (for the audit log)."""
+    speakers = db.session.scalars(db.select(Speaker).where(Speaker.meeting_id == meeting.id)).all()
+    emails = {speaker.email.casefold() for speaker in speakers if speaker.email}
+    speaker_ids = [speaker.id for speaker in speakers]
+    for speaker in speakers:
+        speaker.email = f"speaker-{speaker.id}@{ERASED_EMAIL_DOMAIN}"
+        speaker.timezone = ""
+    if speaker_ids:
+        db.session.execute(delete(SpeakerAvailability).where(SpeakerAvailability.speaker_id.in_(speaker_ids)))
+        for offer in db.session.scalars(db.select(SpeakerOffer).where(SpeakerOffer.speaker_id.in_(speaker_ids))):
+            offer.note = ""
+            offer.token_nonce = secrets.token_hex(16)
+            offer.token_hash = hash_token(new_token())  # the link of the offer stops working
+    return len(speakers), emails
 
 
 def _erase_outbox(meeting, registration_ids) -> int:
@@ -209,10 +234,11 @@ def erase_personal_data(meeting, confirmation, now=None) -> ErasureResult:
         keep = keep_names and registration.status == RegistrationStatus.CONFIRMED and registration.consent_public_list
         names_kept += keep
         _erase_registration(registration, keep)
+    speakers, speaker_emails = _erase_speakers(meeting)
     db.session.flush()
 
     messages = _erase_outbox(meeting, registration_ids)
-    entries = _erase_audit(meeting, set(registration_ids), emails, names)
+    entries = _erase_audit(meeting, set(registration_ids), emails | speaker_emails, names)
     files += _erase_badge_jobs(meeting)
 
     user, _label = audit.current_actor()
@@ -225,7 +251,7 @@ def erase_personal_data(meeting, confirmation, now=None) -> ErasureResult:
             names_kept=names_kept,
         )
     )
-    result = ErasureResult(len(registrations), names_kept, len(files), messages, entries)
+    result = ErasureResult(len(registrations), names_kept, len(files), messages, entries, speakers)
     audit.record(
         "personal_data.erase",
         meeting=meeting,
@@ -237,6 +263,7 @@ def erase_personal_data(meeting, confirmation, now=None) -> ErasureResult:
             "files_deleted": result.files_deleted,
             "emails": result.emails,
             "audit_entries": result.audit_entries,
+            "speakers": result.speakers,
         },
     )
     db.session.flush()
