@@ -156,7 +156,7 @@ class DocumentFile(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Incremented by a single UPDATE per download (services.count_downloads), never read-modify-written.
+    # Incremented in place (downloads + n, services.DownloadCounter), never read-modify-written.
     downloads: Mapped[int] = mapped_column(default=0, server_default="0")
 
     document: Mapped[Document] = relationship(back_populates="files")

@@ -471,13 +471,9 @@ COUNT_DOWNLOADS = (
 )
 
 
-def count_downloads(file_ids) -> None:
-    """Add one download to each file, in place, in a statement committed on its own (see the
-    module's docstring); the files of a bundle in one executemany."""
-    _write_counts(Counter(file_ids))
-
-
 def _write_counts(counts: Counter) -> None:
+    """Add `counts` to the files' downloads, in place, in one statement (executed for each file)
+    committed on its own (see the module's docstring)."""
     with _autocommitted() as connection:
         connection.execute(COUNT_DOWNLOADS, [{"file_id": key, "added": added} for key, added in sorted(counts.items())])
 
