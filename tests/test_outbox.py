@@ -150,6 +150,14 @@ def make_mail_app(app, database_url, tmp_path):
             db.engine.dispose()
 
 
+def queue_test_messages(app, count):
+    """`count` test messages to delegate0@, delegate1@…, queued and committed."""
+    with app.app_context():
+        for n in range(count):
+            queue_test_message(n)
+        db.session.commit()
+
+
 def queue_test_message(n=1, *, to=None, language="en", meeting=None, **fields):
     return queue_email(
         "test_message",
@@ -509,10 +517,7 @@ def test_without_a_mail_server_emails_stay_queued_and_the_command_says_so(app, r
 
 def test_deliver_command_sends_batch_after_batch_and_prints_progress(make_mail_app, smtp_server):
     app = make_mail_app(smtp_server.port)
-    with app.app_context():
-        for n in range(3):
-            queue_test_message(n)
-        db.session.commit()
+    queue_test_messages(app, 3)
 
     result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--batch", "2", "--connections", "1"])
 
@@ -563,10 +568,7 @@ def wait_for(condition, seconds=20):
 
 def test_two_workers_in_parallel_send_each_email_exactly_once(make_mail_app, smtp_server):
     app = make_mail_app(smtp_server.port)
-    with app.app_context():
-        for n in range(100):
-            queue_test_message(n)
-        db.session.commit()
+    queue_test_messages(app, 100)
 
     start, problems, claims = threading.Barrier(2), [], Counter()
 
@@ -699,10 +701,7 @@ def test_deliver_command_uses_several_connections_when_asked(make_mail_app):
     server = SmtpServer(delay=0.005).start()
     try:
         app = make_mail_app(server.port, MAIL_DELIVERY_CONNECTIONS=1)
-        with app.app_context():
-            for n in range(23):
-                queue_test_message(n)
-            db.session.commit()
+        queue_test_messages(app, 23)
 
         result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--batch", "5", "--connections", "3"])
 
