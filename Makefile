@@ -59,12 +59,16 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; default: one per core), each on its own
+# databases; TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
+
 test: lint translations node_modules/.package-lock.json
 ifeq ($(CHROMIUM),)
 	@echo "Chromium not found at /usr/bin/chromium: the browser tests in tests/e2e are not run."
-	$(PYTHON) -m pytest --ignore=tests/e2e
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --ignore=tests/e2e
 else
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n $(TEST_WORKERS)
 endif
 
 bench: $(VENV)/.dev-installed $(VENV)/.bench-installed

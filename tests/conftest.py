@@ -5,8 +5,10 @@ import os
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from meeting import create_app
@@ -25,8 +27,30 @@ def pytest_sessionstart(session):
     for po_path in Path(__file__).resolve().parent.parent.glob("translations/*/LC_MESSAGES/messages.po"):
         with open(po_path, "rb") as po_file:
             catalog = read_po(po_file)
-        with open(po_path.with_suffix(".mo"), "wb") as mo_file:
+        # Written aside, then renamed: the parallel workers (pytest-xdist) compile them at once, and
+        # none must read a catalog half written.
+        partial = po_path.with_suffix(f".mo.{os.getpid()}")
+        with open(partial, "wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(partial, po_path.with_suffix(".mo"))
+
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"… when pytest-xdist runs the suite
+
+
+def worker_postgresql_url(url: str) -> str:
+    """TEST_DATABASE_URL for this process: under pytest-xdist each worker has its own database
+    (`test_gw0`, `test_gw1`…, made on first use next to TEST_DATABASE_URL's), so that no test sees
+    another's rows or waits on its locks."""
+    if not WORKER:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{WORKER}"
+    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -55,7 +79,7 @@ def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
     else:
-        url = os.environ["TEST_DATABASE_URL"]
+        url = worker_postgresql_url(os.environ["TEST_DATABASE_URL"])
     app = create_app(make_config(url, tmp_path_factory.mktemp("schema")))
     with app.app_context():
         db.drop_all()

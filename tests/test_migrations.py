@@ -13,9 +13,9 @@ from meeting import create_app
 from meeting.extensions import db
 from meeting.meetings.models import Meeting
 
-from .conftest import make_config
+from .conftest import WORKER, make_config
 
-SCRATCH_DATABASE = "meeting_migrations_test"
+SCRATCH_DATABASE = f"meeting_migrations_test{WORKER and '_' + WORKER}"  # one per pytest-xdist worker
 
 
 @pytest.fixture

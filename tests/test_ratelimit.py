@@ -18,9 +18,10 @@ from meeting.core import ratelimit
 from meeting.extensions import db
 
 from . import factories
-from .conftest import make_config
+from .conftest import WORKER, make_config
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Redis database 15, or 15 - n for pytest-xdist's worker gwn: the tests empty it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - int(WORKER[2:] or 0)}")
 LOGIN = {"email": "secretariat@example.org", "password": "not the password"}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from meeting.core import storage
 from meeting.core.audit import AuditEntry
 from meeting.core.models import utcnow
+from meeting.core.web import LARGEST_ID, record_id, record_ids
 from meeting.extensions import db
 from meeting.mail.models import OutboxMessage
 from meeting.meetings.models import Meeting
@@ -198,6 +199,24 @@ def test_missing_fields_are_shown_next_to_them_and_nothing_is_saved(app, client,
     assert response.status_code == 422
     assert "Give the name of your organization." in text_of(response)
     assert registrations(app) == []
+
+
+@pytest.mark.parametrize("choice", ["unknown", "inactive", "2147483648", "99999999999999999999", "12abc", "-1"])
+def test_a_delegation_that_is_not_in_the_directory_is_refused_next_to_the_field(
+    app, client, meeting_id, directory, choice
+):
+    """A forged choice (an id no organization has, one too large for an id, not a number, an
+    organization withdrawn from the directory) is answered with the form, never an error page."""
+    with app.app_context():
+        withdrawn = factories.make_organization(name_en="Ruritania", iso_code="RU", active=False)
+        db.session.commit()
+        chosen = {"unknown": str(max(directory.values()) + 100), "inactive": str(withdrawn.id)}.get(choice, choice)
+
+    response = register(client, chosen)
+
+    assert response.status_code == 422
+    assert "Choose your delegation or organization from the list, or “Other” and give its name." in text_of(response)
+    assert registrations(app) == [] and emails(app) == []
 
 
 # Who is confirmed at once ----------------------------------------------------------------------
@@ -967,6 +986,31 @@ def test_organizer_moves_a_registration_off_the_waiting_list(app, organizer_clie
     assert [e.recipients for e in emails(app, "registration.promoted")] == ["wait@example.org"]
     follow = text_of(organizer_client.get(response.headers["Location"]))
     assert "Only a registration on the waiting list can be moved off it." in follow
+
+
+def test_ids_too_large_for_any_row_are_ignored_by_the_list_and_the_bulk_actions(
+    app, organizer_client, meeting_id, directory
+):
+    """A forged number in the filters or the ticked boxes finds nothing (PostgreSQL would refuse a
+    number beyond its integers): the page answers, and the real ids ticked beside it are acted on."""
+    ids = make_registrations(app, meeting_id, directory)
+    huge = "99999999999999999999"
+
+    listing = organizer_client.get(f"/manage/meetings/avp-test/registrations/?organization={huge}")
+    assert listing.status_code == 200 and "Marie Curie" in text_of(listing)
+
+    response = organizer_client.post(
+        "/manage/meetings/avp-test/registrations/bulk",
+        data={"action": "confirm", "ids": [huge, "2147483648", str(ids["ngo1@example.org"])]},
+    )
+    assert response.status_code == 302
+    assert {r.email: r.status for r in registrations(app)}["ngo1@example.org"] == "confirmed"
+
+
+def test_record_ids_keep_the_numbers_a_row_can_have():
+    assert record_id("12") == 12 and record_id(str(LARGEST_ID)) == LARGEST_ID
+    assert [record_id(value) for value in ("", None, "0", "-1", "1.5", "12abc", "2147483648", "9" * 40)] == [None] * 8
+    assert record_ids(["3", "x", "99999999999", "4"]) == [3, 4]
 
 
 def test_bulk_actions_apply_to_the_ticked_registrations_and_report_those_they_do_not_fit(

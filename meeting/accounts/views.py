@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..core.errors import DomainError
 from ..core.manage import manage_blueprint
-from ..core.web import safe_next
+from ..core.web import record_id, safe_next
 from ..extensions import db
 from . import services
 from .forms import ApiTokenForm, ChangePasswordForm, LoginForm, OrganizerForm
@@ -20,7 +20,7 @@ LOGIN_MESSAGE = _l("Please sign in as an organizer to open this page.")
 
 
 def load_user(user_id):
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    user = db.session.get(User, number) if (number := record_id(user_id)) is not None else None
     return user if user is not None and user.active else None
 
 

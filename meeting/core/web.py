@@ -26,6 +26,24 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+LARGEST_ID = 2**31 - 1  # every table's ids are 32-bit integers
+
+
+def record_id(value) -> int | None:
+    """A record's id given in a form or a query string ("12"), or None when the value is none: not a
+    number, or a number no row can have (a larger one would make PostgreSQL refuse the query)."""
+    text = str(value or "")
+    if not text.isdigit() or len(text) > len(str(LARGEST_ID)):
+        return None
+    number = int(text)
+    return number if 0 < number <= LARGEST_ID else None
+
+
+def record_ids(values) -> list[int]:
+    """The ids among `values` (a form's checked boxes); the others are left out."""
+    return [number for value in values if (number := record_id(value)) is not None]
+
+
 def safe_next(target, fallback):
     """Only same-site paths are followed after a login or a language change."""
     if not target:

@@ -9,7 +9,7 @@ from ..core.errors import DomainError
 from ..core.forms import show_refusal
 from ..core.i18n import get_locale
 from ..core.manage import manage_blueprint
-from ..core.web import safe_next
+from ..core.web import record_ids, safe_next
 from ..directory.forms import KIND_LABELS, DirectorySearchForm
 from ..directory.services import search_organizations, split_email_lines
 from ..extensions import db
@@ -137,7 +137,7 @@ def _meeting_or_404(slug):
 
 
 def _selected_ids():
-    return [int(value) for value in request.form.getlist("invitation_ids") if value.isdigit()]
+    return record_ids(request.form.getlist("invitation_ids"))
 
 
 def _back_to_list(meeting):

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from ..core.errors import DomainError
 from ..core.i18n import language_name
 from ..core.manage import manage_blueprint
-from ..core.web import safe_next
+from ..core.web import record_ids, safe_next
 from ..extensions import db
 from ..meetings.models import Meeting
 from . import services
@@ -113,7 +113,7 @@ def retry_failed():
     """Bulk retry: every failed email (of the meeting shown), or only the ticked ones."""
     meeting = _meeting_from(request.form.get("meeting"))
     if request.form.get("scope") == "selected":
-        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+        ids = record_ids(request.form.getlist("ids"))
         if not ids:
             flash(_("Tick the failed emails to retry first."), "error")
             return _back_to_list(meeting)

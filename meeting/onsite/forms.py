@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import Form, RadioField, SearchField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from ..core.web import record_id
 from ..directory.forms import KIND_LABELS
 from ..meetings.forms import MultiCheckboxField
 from .badges import A6, CATEGORY_LABELS, LAYOUTS, SORT_ORDERS, BadgeSelection
@@ -38,7 +39,7 @@ class BadgeFilterForm(Form):
             ids=ids,
             categories=tuple(value for value in self.categories.data or () if value in CATEGORY_LABELS),
             kinds=tuple(value for value in self.kinds.data or () if value in KIND_LABELS),
-            organization_id=int(organization) if str(organization).isdigit() else None,
+            organization_id=record_id(organization),
             sort=sort if sort in SORT_ORDERS else "family_name",
         )
 

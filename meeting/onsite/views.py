@@ -25,7 +25,7 @@ from ..core.forms import show_refusal
 from ..core.i18n import get_locale
 from ..core.manage import manage_blueprint
 from ..core.storage import path_for
-from ..core.web import localtime
+from ..core.web import localtime, record_ids
 from ..extensions import db
 from ..meetings.services import find_meeting
 from ..registration import participants
@@ -95,7 +95,7 @@ def print_badges(slug):
         return _render_badges(meeting, filters, form, 422)
     ids = None
     if request.form.get("scope") == "ticked":
-        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+        ids = record_ids(request.form.getlist("ids"))
         if not ids:
             flash(_("Tick the participants whose badges you want, or print the badges of all those listed."), "error")
             return _render_badges(meeting, filters, form, 422)

@@ -61,7 +61,7 @@ from ..core.models import utcnow
 from ..core.storage import PDF_OR_IMAGE, UploadRefused, delete_after_commit, delete_stored, store_upload
 from ..core.timeutil import to_local, zone
 from ..core.tokens import hash_token, token_matches
-from ..core.web import localdatetime
+from ..core.web import localdatetime, record_id
 from ..directory.models import Accreditation, Organization, OrganizationKind
 from ..extensions import db
 from ..mail.models import OutboxMessage
@@ -444,11 +444,13 @@ def _clean_details(meeting, values: dict, errors, names, *, roles=PUBLIC_ROLES) 
     return cleaned
 
 
-def _clean_delegation(details: RegistrationDetails, invitation, errors):
-    """(organization, other name) for a new registration: the invitation's organization, one of the
-    directory, or a name for an organization not in it."""
+def _clean_delegation(details: RegistrationDetails, invitation, errors, *, meeting, email):
+    """(organization, other name, seat counts) for a new registration: the invitation's
+    organization, one of the directory, or a name for an organization not in it. For one of the
+    directory, the organization is read with the seat counts of `_seat_counts` (email included), in
+    one query; otherwise the counts are None, for the caller to read."""
     if invitation is not None:
-        return invitation.organization, ""
+        return invitation.organization, "", None
     choice = str(details.organization or "").strip()
     if choice == OTHER_ORGANIZATION:
         name = (details.organization_name_other or "").strip()
@@ -456,14 +458,18 @@ def _clean_delegation(details: RegistrationDetails, invitation, errors):
             errors.add("organization_name_other", _("Give the name of your organization."))
         elif len(name) > 300:
             errors.add("organization_name_other", _("At most %(n)d characters.", n=300))
-        return None, name
-    organization = db.session.get(Organization, int(choice)) if choice.isdigit() else None
-    if organization is None or not organization.active:
+        return None, name, None
+    row = None
+    if (organization_id := record_id(choice)) is not None:
+        parameters = {"organization_id": organization_id, "meeting_id": meeting.id, "email": email}
+        row = db.session.execute(_organization_with_seat_counts(), parameters).one_or_none()
+    if row is None or not row.Organization.active:
         errors.add(
             "organization",
             _("Choose your delegation or organization from the list, or “Other” and give its name."),
         )
-    return organization, ""
+        return None, "", None
+    return row.Organization, "", row
 
 
 def _store_credentials(credentials, errors, *, required):
@@ -591,6 +597,15 @@ def _seat_counts_statement(*, other_organization: bool, inserted: bool, with_ema
             .label("registered")
         )
     return db.select(*columns)
+
+
+@cache
+def _organization_with_seat_counts():
+    """An organization of the directory with the seat counts of its delegation (`_seat_counts`
+    before the registration is written, email included): what a registration reads before writing
+    itself, in one round trip."""
+    counts = _seat_counts_statement(other_organization=False, inserted=False, with_email=True)
+    return db.select(Organization, *counts.selected_columns).where(Organization.id == bindparam("organization_id"))
 
 
 def _seat_counts(meeting, registration, *, email=None):
@@ -746,7 +761,9 @@ def register(meeting, details: RegistrationDetails, *, invitation=None, credenti
 
     errors = FieldErrors()
     values = _clean_details(meeting, vars(details), errors, (*REGISTRANT_FIELDS, "email"))
-    organization, other_name = _clean_delegation(details, invitation, errors)
+    organization, other_name, counts = _clean_delegation(
+        details, invitation, errors, meeting=meeting, email=values.get("email")
+    )
     stored = _store_credentials(credentials, errors, required=meeting.requires_credentials)
     if errors.fields and stored is not None:
         delete_stored(stored.key)
@@ -769,7 +786,8 @@ def register(meeting, details: RegistrationDetails, *, invitation=None, credenti
         # the seat is guessed from the counts as they are, the registration is written with that
         # guess and its email rendered for it. Under the lock, the counts are read again and only a
         # guess proved wrong (the last seats taken meanwhile) costs an update and a second rendering.
-        counts = _seat_counts(meeting, registration, email=values["email"])
+        if counts is None:
+            counts = _seat_counts(meeting, registration, email=values["email"])
         if counts.registered is not None:
             raise _already_registered()
         guess = _seating(meeting, registration, meeting.capacity, meeting.per_delegation_limit, counts)

@@ -25,7 +25,7 @@ from ..core.i18n import get_locale
 from ..core.manage import manage_blueprint
 from ..core.models import utcnow
 from ..core.storage import file_size_text, path_for
-from ..core.web import safe_next
+from ..core.web import record_id, record_ids, safe_next
 from ..directory.forms import ACCREDITATION_LABELS, KIND_LABELS
 from ..documents import distribution as document_distribution
 from ..documents.forms import DocumentEmailsForm
@@ -266,7 +266,7 @@ def _filters(search):
     return services.RegistrationFilters(
         status=search.status.data if search.status.data in STATUS_LABELS else "",
         kind=search.kind.data if search.kind.data in KIND_LABELS else "",
-        organization_id=int(organization) if organization.isdigit() else None,
+        organization_id=record_id(organization),
         role=search.role.data if search.role.data in ROLE_LABELS else "",
         search=(search.q.data or "")[:200],
     )
@@ -336,7 +336,7 @@ def _flash_result(result, action):
 def bulk(slug):
     meeting = _meeting_or_404(slug)
     action = request.form.get("action", "")
-    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    ids = record_ids(request.form.getlist("ids"))
     form = DecisionForm()
     if not ids:
         flash(_("Tick the registrations first."), "error")
