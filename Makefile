@@ -59,9 +59,10 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# The suite runs in TEST_WORKERS processes (pytest-xdist; default: one per core), each on its own
-# databases; TEST_WORKERS=0 runs it in this process.
-TEST_WORKERS ?= auto
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each on its own databases: by default one
+# more than the cores, since the tests often wait on the database, a browser or a thread of their
+# own; TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 test: lint translations node_modules/.package-lock.json
 ifeq ($(CHROMIUM),)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
@@ -33,6 +35,25 @@ def pytest_sessionstart(session):
         with open(partial, "wb") as mo_file:
             write_mo(mo_file, catalog)
         os.replace(partial, po_path.with_suffix(".mo"))
+
+
+class SharedTemplateCache(BytecodeCache):
+    """Compiled templates kept in memory for every app the tests make: each test has an app of its
+    own, whose Jinja environment would otherwise compile every template it renders again (a fifth of
+    a second for a page). Jinja keys them by name and source, so an edited template is compiled anew."""
+
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        if (code := self.compiled.get((bucket.key, bucket.checksum))) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key, bucket.checksum] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCache()}
 
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"… when pytest-xdist runs the suite

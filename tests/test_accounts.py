@@ -74,11 +74,15 @@ def test_deactivated_organizer_cannot_sign_in(app, client, organizer):
     assert "deactivated" in response.get_data(as_text=True)
 
 
-def test_passwords_are_stored_hashed_with_scrypt(app, organizer):
+def test_passwords_are_stored_hashed_with_scrypt(app, client):
     with app.app_context():
-        user = db.session.get(User, organizer)
+        user = services.create_organizer("new.officer@example.org", factories.PASSWORD, name="New Officer")
+        db.session.commit()
         assert user.password_hash.startswith("scrypt:")
         assert factories.PASSWORD not in user.password_hash
+
+    response = client.post("/login", data={"email": "new.officer@example.org", "password": factories.PASSWORD})
+    assert response.status_code == 302
 
 
 def test_sign_out_ends_the_session(organizer_client):
