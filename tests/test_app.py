@@ -3,7 +3,11 @@ error pages, request logging and the language of pages."""
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +16,8 @@ from meeting.accounts.models import User
 from meeting.extensions import db
 
 from . import factories
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def sample_url(rule):
@@ -176,3 +182,21 @@ def test_a_meeting_page_without_any_language_preference_speaks_the_meetings_main
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)  # no meeting: the first language
     page = client.get("/meetings/reunion", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert '<html lang="es">' in page  # the browser's preference comes first
+
+
+def test_the_wsgi_entry_point_keeps_the_apps_startup_objects_out_of_the_garbage_collectors_rounds(tmp_path):
+    """`gunicorn app:app` imports app.py in each worker: what the app made at start-up is frozen
+    (`gc.freeze`), so full collections no longer walk through it."""
+    script = "import gc; baseline = gc.get_freeze_count(); import app; print(baseline, gc.get_freeze_count())"
+    environment = {
+        **os.environ,
+        "MEETING_SECRET_KEY": "test-secret",
+        "MEETING_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'entry.sqlite3'}",
+        "MEETING_STORAGE_DIR": str(tmp_path / "storage"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+
+    before, after = map(int, result.stdout.split())
+    assert before == 0 and after > 50_000  # the modules, models, routes and templates of the app

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from flask_babel import force_locale, gettext
 from sqlalchemy import event
+from wtforms.widgets import Select
 
 from meeting.core import storage
 from meeting.core.audit import AuditEntry
@@ -20,7 +21,7 @@ from meeting.core.web import LARGEST_ID, record_id, record_ids
 from meeting.extensions import db
 from meeting.mail.models import OutboxMessage
 from meeting.meetings.models import Meeting
-from meeting.registration import services, views
+from meeting.registration import forms, services, views
 from meeting.registration.models import Registration
 
 from . import factories
@@ -143,6 +144,27 @@ def test_registration_form_offers_the_directory_grouped_by_kind_and_other(app, c
     assert html.index("Chile") < html.index("France")
     assert 'for="given_name"' in html and 'autocomplete="family-name"' in html
     assert 'id="access"' in html  # "Email me my link" is always offered
+
+
+@pytest.mark.parametrize("chosen", [None, "france", "other"])
+def test_the_delegation_list_is_written_exactly_as_wtforms_writes_a_select(app, meeting_id, directory, chosen):
+    """The registration form writes its hundreds of options with a faster widget of its own: its HTML
+    is WTForms' own, escaping, groups and the chosen option included."""
+    with app.app_context():
+        factories.make_organization(kind="ngo", name_en='Actors <&> "Friends"', acronym="A&F", iso_code=None)
+        db.session.commit()
+    with app.test_request_context("/meetings/avp-test/register"):
+        meeting = db.session.get(Meeting, meeting_id)
+        value = {None: None, "france": str(directory["france"]), "other": "other"}[chosen]
+        form = forms.RegistrationForm(
+            meeting, services.registration_form_organizations(), "en", formdata=None, data={"organization": value}
+        )
+
+        html = form.organization(class_="wide")
+
+        assert str(html) == str(Select()(form.organization, class_="wide"))
+        assert "Actors &lt;&amp;&gt; &#34;Friends&#34; (A&amp;F)" in html
+        assert ("<option selected value=" in html) == (chosen is not None)
 
 
 def test_before_registration_opens_the_form_says_when_and_saves_nothing(app, client, meeting_id, directory):

@@ -4,6 +4,7 @@ the organizers' filters and decision forms. Field-level checks only: the rules a
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,6 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length
+from wtforms.widgets import Select
 
 from ..core.i18n import language_name
 from ..directory.forms import KIND_LABELS
@@ -120,8 +122,22 @@ class OrganizerDetailsForm(DetailsForm):
     FIELDS = ORGANIZER_FIELDS
 
 
+class DirectorySelect(Select):
+    """WTForms' select, each option written directly: the same HTML as `Select` gives, in a fraction
+    of its time. The delegations are the whole directory (hundreds of options), and every delegate
+    opening the registration form when registration opens has them written out."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        label = escape(choice.label or choice.value)
+        return Markup(f'<option {selected}value="{escape(choice.value)}">{label}</option>')
+
+
 class RegistrationForm(DetailsForm):
-    organization = SelectField(_l("Delegation or organization"), validate_choice=False)
+    organization = SelectField(_l("Delegation or organization"), validate_choice=False, widget=DirectorySelect())
     organization_name_other = StringField(
         _l("Name of the organization, if it is not in the list"), filters=[_strip], validators=[Length(max=300)]
     )
