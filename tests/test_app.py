@@ -200,3 +200,27 @@ def test_the_wsgi_entry_point_keeps_the_apps_startup_objects_out_of_the_garbage_
 
     before, after = map(int, result.stdout.split())
     assert before == 0 and after > 50_000  # the modules, models, routes and templates of the app
+
+
+def test_dates_in_templates_are_written_in_the_language_in_force_each_time(app):
+    """`dateformat` and `localdate` remember what they wrote (an invitation round writes the same dates
+    thousands of times), per language: French after English is still French."""
+    from datetime import date
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    day = date(2027, 3, 3)
+    written = {}
+    with app.test_request_context():
+        for language in ("en", "fr", "es", "en"):
+            with force_locale(language):
+                written.setdefault(language, []).append(
+                    render_template_string('{{ day|dateformat("long") }} / {{ day|localdate }}', day=day)
+                )
+
+    assert written == {
+        "en": ["March 3, 2027 / March 3, 2027"] * 2,
+        "fr": ["3 mars 2027 / 3 mars 2027"],
+        "es": ["3 de marzo de 2027 / 3 de marzo de 2027"],
+    }

@@ -4,10 +4,12 @@ and the template helpers for dates in the meeting's timezone."""
 import json
 import logging
 import time
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_datetime, format_time
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale as babel_locale  # the language in force (an email's, in force_locale)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -182,8 +184,21 @@ def localtime(moment, tz_name, format="short"):
     return format_time(moment, format, tzinfo=zone(tz_name), locale=get_locale())
 
 
+@lru_cache(maxsize=4096)
+def _date_text(day, format, locale) -> str:
+    return format_date(day, format, locale=locale)
+
+
 def localdate(day, format="long"):
-    return format_date(day, format, locale=get_locale()) if day else ""
+    """A day in the language in force: the page's, or that of the email being written. Remembered:
+    an invitation round writes the meeting's dates in thousands of emails, and Babel is slow at it."""
+    return _date_text(day, format, str(babel_locale())) if day else ""
+
+
+def dateformat(day, format="medium"):
+    """Flask-Babel's `dateformat` filter (a date, or a datetime's date as it stands), remembered as
+    `localdate` is."""
+    return localdate(day, format)
 
 
 def template_helpers():
@@ -206,3 +221,4 @@ def init_app(app):
     app.jinja_env.filters["localdatetime"] = localdatetime
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["localdate"] = localdate
+    app.jinja_env.filters["dateformat"] = dateformat  # in place of Flask-Babel's (see `dateformat`)
