@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from flask_babel import force_locale, gettext
+from jinja2 import Environment, Template
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,7 @@ from meeting.invitations import services
 from meeting.invitations.models import Invitation
 from meeting.mail.delivery import deliver
 from meeting.mail.models import OutboxMessage
+from meeting.mail.services import _batch_bodies, render_email
 from meeting.meetings.models import Meeting
 
 from . import factories
@@ -107,6 +109,87 @@ def mail_app(app, database_url, tmp_path, smtp_server):
 
 
 # --- Inviting -----------------------------------------------------------------------------------
+
+
+NAMES = [
+    'Actors <&> "Friends" of the Stage',
+    "Fédération d'Acteurs & Interprètes",
+    "Asociación de Intérpretes <AI>",
+    "Performers' Rights Society",
+]
+
+
+@pytest.mark.parametrize("kind", ["invitations", "reminders"])
+def test_a_rounds_emails_rendered_once_per_language_are_those_each_organization_would_get_alone(app, kind, monkeypatch):
+    """A round renders its templates once per language and writes each organization's name and link
+    in them (`_batch_bodies`): every body is exactly what rendering that email on its own gives, for
+    names with quotes, ampersands and angle brackets, and a personal message, in the three languages."""
+    template = {"invitations": "invitation", "reminders": "invitation_reminder"}[kind]
+    with app.test_request_context():
+        factories.make_meeting()
+        for number, (name, language) in enumerate(
+            (name, language) for language in ("en", "fr", "es") for name in NAMES
+        ):
+            factories.make_organization(
+                kind="ngo",
+                name_en=name,
+                iso_code=None,
+                preferred_language=language,
+                emails=[f"ngo{number}@example.org"],
+            )
+        db.session.commit()
+        if kind == "reminders":
+            result = invite_all(personal_message="We hope to see you in Geneva.\n\nWith <best> regards & thanks.")
+            db.session.commit()
+        renderings = []
+        render = Template.render
+        monkeypatch.setattr(
+            Template, "render", lambda self, *a, **k: renderings.append(self.name) or render(self, *a, **k)
+        )
+        if kind == "reminders":
+            services.remind(the_meeting(), [invitation.id for invitation in result.invitations])
+        else:
+            invite_all(personal_message="We hope to see you in Geneva.\n\nWith <best> regards & thanks.")
+        monkeypatch.setattr(Template, "render", render)
+        db.session.commit()
+        messages = outbox(cause={"invitations": "invitation", "reminders": "invitation.reminder"}[kind])
+
+        # Per language, the text and HTML templates twice: once with the marks, once for the first email.
+        emails = [name for name in renderings if name.startswith(f"email/{template}.")]
+        assert len(messages) == 12 and len(emails) == 3 * 2 * 2
+        for message in messages:
+            invitation = db.session.get(Invitation, message.cause_object_id)
+            alone = services._email(invitation)
+            context = {
+                **alone.context,
+                "language": alone.language,
+                "recipient_name": alone.recipient_name,
+                "subject": message.subject,
+                "meeting": invitation.meeting,
+            }
+            assert (message.body_text, message.body_html) == render_email(template, alone.language, context)
+            assert f"/invitations/{services._link_token(invitation)}" in message.body_text
+        assert "Actors &lt;&amp;&gt; &#34;Friends&#34; of the Stage" in " ".join(m.body_html for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("text", "contexts", "expected"),
+    [
+        # A template that does more with a slot than print it: found out on the first email.
+        ("{{ name|upper }}", [{"name": "a&b"}, {"name": "c"}], ["A&B", "C"]),
+        # Contexts that differ outside the slots: each email rendered on its own.
+        ("{% if flag %}yes {% endif %}{{ name }}", [{"name": "x", "flag": True}, {"name": "y"}], ["yes x", "y"]),
+        # Only printed: one rendering with marks, filled in (escaped in the HTML).
+        ("Dear {{ name }}", [{"name": "a&b"}, {"name": "<c>"}], ["Dear a&b", "Dear <c>"]),
+    ],
+)
+def test_emails_of_a_batch_are_rendered_on_their_own_when_the_slots_do_not_fit(text, contexts, expected):
+    templates = (Environment().from_string(text), Environment(autoescape=True).from_string(f"<p>{text}</p>"))
+
+    bodies = _batch_bodies(templates, contexts, slots=("name",))
+
+    assert [body for body, _html in bodies] == expected
+    assert [html for _text, html in bodies] == [str(templates[1].render(context)) for context in contexts]
 
 
 def test_200_invited_organizations_each_receive_a_working_link_in_their_language(mail_app, smtp_server):

@@ -228,10 +228,20 @@ def _queue(invitation, *, template, subject, cause):
     )
 
 
+# What differs from one organization's invitation email to the next, and what the invitation
+# templates only print: a round renders them once per language (see `mail.services._batch_bodies`).
+_EMAIL_SLOTS = ("organization_name", "recipient_name", "link")
+
+
 def _queue_all(meeting, invitations, *, template, subject, cause) -> None:
     """The emails of many invitations of `meeting` at once (see `queue_emails`)."""
     queue_emails(
-        template, [_email(invitation) for invitation in invitations], subject=subject, meeting=meeting, cause=cause
+        template,
+        [_email(invitation) for invitation in invitations],
+        subject=subject,
+        meeting=meeting,
+        cause=cause,
+        slots=_EMAIL_SLOTS,
     )
 
 
