@@ -16,7 +16,7 @@ PASSWORD = "correct horse battery"
 
 
 @cache
-def test_password_hash(password: str) -> str:
+def hashed_password(password: str) -> str:
     """A hash of `password` that signs in as the product's scrypt hashes do, made once per password
     and with one round of PBKDF2: scrypt costs a sixth of a second at each hashing and each sign-in,
     which most tests do (test_accounts checks that the product itself stores scrypt)."""
@@ -27,7 +27,7 @@ def make_organizer(email="organizer@example.org", admin=False, **fields):
     user = User(
         email=email, name=fields.pop("name", "Secretariat Officer"), role=Role.ADMIN if admin else Role.ORGANIZER
     )
-    user.password_hash = test_password_hash(fields.pop("password", PASSWORD))
+    user.password_hash = hashed_password(fields.pop("password", PASSWORD))
     for key, value in fields.items():
         setattr(user, key, value)
     db.session.add(user)

@@ -205,7 +205,7 @@ def test_the_wsgi_entry_point_keeps_the_apps_startup_objects_out_of_the_garbage_
 def test_dates_in_templates_are_written_in_the_language_in_force_each_time(app):
     """`dateformat` and `localdate` remember what they wrote (an invitation round writes the same dates
     thousands of times), per language: French after English is still French."""
-    from datetime import date
+    from datetime import UTC, date, datetime
 
     from flask import render_template_string
     from flask_babel import force_locale
@@ -224,3 +224,12 @@ def test_dates_in_templates_are_written_in_the_language_in_force_each_time(app):
         "fr": ["3 mars 2027 / 3 mars 2027"],
         "es": ["3 de marzo de 2027 / 3 de marzo de 2027"],
     }
+    # The instants of a meeting's timezone follow the language in force too.
+    moment = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
+    with app.test_request_context():
+        with force_locale("fr"):
+            french = render_template_string('{{ moment|localdatetime("Europe/Zurich", "long") }}', moment=moment)
+        with force_locale("en"):
+            english = render_template_string('{{ moment|localtime("Europe/Zurich") }}', moment=moment)
+    assert french.startswith("3 mars 2027") and "10:00:00" in french
+    assert english.startswith("10:00") and "AM" in english

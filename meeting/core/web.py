@@ -175,13 +175,13 @@ def localdatetime(moment, tz_name, format="medium"):
     """An instant as the wall-clock time of `tz_name`, in the page's language."""
     if moment is None:
         return ""
-    return format_datetime(moment, format, tzinfo=zone(tz_name), locale=get_locale())
+    return format_datetime(moment, format, tzinfo=zone(tz_name), locale=babel_locale())
 
 
 def localtime(moment, tz_name, format="short"):
     if moment is None:
         return ""
-    return format_time(moment, format, tzinfo=zone(tz_name), locale=get_locale())
+    return format_time(moment, format, tzinfo=zone(tz_name), locale=babel_locale())
 
 
 @lru_cache(maxsize=4096)

@@ -130,9 +130,13 @@ def render_email(template: str, language: str, context: dict) -> tuple[str, str]
     The templates are rendered from the Jinja environment directly, not with `render_template`:
     an email has no page around it, so the page's context processors (the visitor's language,
     the session) must not leak into it, and the worker renders outside any request."""
-    text_template, html_template = _templates(template)
     with force_locale(language):
-        return text_template.render(context), html_template.render(context)
+        return _render(_templates(template), context)
+
+
+def _render(templates, context) -> tuple[str, str]:
+    text_template, html_template = templates
+    return text_template.render(context), html_template.render(context)
 
 
 @dataclass(frozen=True)
@@ -206,23 +210,17 @@ def _template_context(email: OutgoingEmail, *, subject_text, meeting, gettext) -
     return values
 
 
-def _outbox_values(
-    templates, email: OutgoingEmail, *, subject_text, meeting, cause, domain, now, gettext, bodies=None
-) -> dict:
-    """The columns of one outbox row, its bodies rendered with `templates` in the language in force
-    (`gettext`: `_template_gettext()` for that language), unless they are given as `bodies`
-    (text, HTML)."""
+def _outbox_values(email: OutgoingEmail, context: dict, bodies: tuple[str, str], *, cause, domain, now) -> dict:
+    """The columns of one outbox row: `email`, rendered with `context` (`_template_context`, whose
+    recipient's name, subject and meeting it takes) into `bodies` (text, HTML)."""
     recipients = _check_recipients(email.to)
-    recipient_name = _clean_recipient_name(email.recipient_name)
-    if bodies is None:
-        values = _template_context(email, subject_text=subject_text, meeting=meeting, gettext=gettext)
-        bodies = templates[0].render(values), templates[1].render(values)
+    meeting = context["meeting"]
     cause_object = email.cause_object
     return {
         "meeting_id": meeting.id if meeting is not None else None,
         "recipients": "\n".join(recipients),
-        "recipient_name": recipient_name,
-        "subject": subject_text,
+        "recipient_name": context["recipient_name"],
+        "subject": context["subject"],
         "body_text": bodies[0],
         "body_html": bodies[1],
         "language": email.language,
@@ -245,16 +243,11 @@ def _email_row(template, *, to, language, subject, context, meeting, cause, caus
         to=to, language=language, context=context or {}, recipient_name=recipient_name, cause_object=cause_object
     )
     with force_locale(language):
-        return _outbox_values(
-            _templates(template),
-            email,
-            subject_text=_subject_text(subject),
-            meeting=meeting,
-            cause=cause,
-            domain=_message_id_domain(),
-            now=utcnow(),
-            gettext=_template_gettext(),
+        context = _template_context(
+            email, subject_text=_subject_text(subject), meeting=meeting, gettext=_template_gettext()
         )
+        bodies = _render(_templates(template), context)
+        return _outbox_values(email, context, bodies, cause=cause, domain=_message_id_domain(), now=utcnow())
 
 
 def queue_email(
@@ -336,24 +329,18 @@ def _batch_bodies(templates, contexts: list[dict], slots) -> list[tuple[str, str
     renderings, one per language, instead of ten thousand. The first email is also rendered in full
     and compared: should a template do more with a slot than print it, every email is rendered in
     full, as it is when the contexts differ elsewhere."""
-    text_template, html_template = templates
-
-    def rendered(context):
-        return text_template.render(context), html_template.render(context)
-
     first = contexts[0] if contexts else {}
     differing = sorted(
         {
             key
             for context in contexts[1:]
             for key in context.keys() | first.keys()
-            if context.get(key, _NOTHING) is not first.get(key, _NOTHING)
-            and context.get(key, _NOTHING) != first.get(key, _NOTHING)
+            if context.get(key, _NOTHING) != first.get(key, _NOTHING)
         }
     )
     if len(contexts) < 2 or not set(differing) <= set(slots):
-        return [rendered(context) for context in contexts]
-    text, html = rendered({**first, **{key: f"\x00slot{number}\x00" for number, key in enumerate(differing)}})
+        return [_render(templates, context) for context in contexts]
+    text, html = _render(templates, {**first, **{key: f"\x00slot{number}\x00" for number, key in enumerate(differing)}})
 
     def filled(context):
         values = [context[key] for key in differing]
@@ -362,8 +349,8 @@ def _batch_bodies(templates, contexts: list[dict], slots) -> list[tuple[str, str
             _SLOT.sub(lambda mark: str(escape(values[int(mark.group(1))])), html),
         )
 
-    if filled(first) != rendered(first):
-        return [rendered(context) for context in contexts]
+    if filled(first) != _render(templates, first):
+        return [_render(templates, context) for context in contexts]
     return [filled(context) for context in contexts]
 
 
@@ -395,18 +382,9 @@ def queue_emails(
                 _template_context(email, subject_text=subject_text, meeting=meeting, gettext=gettext)
                 for _index, email in batch
             ]
-            for (index, email), bodies in zip(batch, _batch_bodies(templates, contexts, slots), strict=True):
-                rows[index] = _outbox_values(
-                    templates,
-                    email,
-                    subject_text=subject_text,
-                    meeting=meeting,
-                    cause=cause,
-                    domain=domain,
-                    now=now,
-                    gettext=gettext,
-                    bodies=bodies,
-                )
+            bodies = _batch_bodies(templates, contexts, slots)
+            for (index, email), context, email_bodies in zip(batch, contexts, bodies, strict=True):
+                rows[index] = _outbox_values(email, context, email_bodies, cause=cause, domain=domain, now=now)
     for values in rows.values():
         values.update(created_at=now, updated_at=now)
     db.session.execute(insert(OutboxMessage), [rows[index] for index in sorted(rows)])
