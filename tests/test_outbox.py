@@ -840,6 +840,9 @@ def test_one_email_is_shown_as_its_recipient_sees_it_and_its_html_is_sandboxed(o
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "sandbox" in policy and "script-src" not in policy
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    # The view's own policy replaces the pages' one; it is not sent beside it.
+    assert len(response.headers.getlist("Content-Security-Policy")) == 1
+    assert len(response.headers.getlist("X-Frame-Options")) == 1
 
     assert organizer_client.get("/manage/outbox/999999").status_code == 404
 

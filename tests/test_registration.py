@@ -527,6 +527,25 @@ def test_per_delegation_limit_waitlists_the_extra_delegate_only(app, client, mee
     assert "Your delegation has all the places it can have." in html
 
 
+def test_per_delegation_limit_counts_an_organization_not_in_the_directory_by_its_name_in_any_case(
+    app, client, meeting_id, directory
+):
+    set_meeting(app, meeting_id, per_delegation_limit=1)
+    token_from(register(client, "other", email="a@example.org", organization_name_other="Geneva Daily"))
+    token_from(register(client, "other", email="b@example.org", organization_name_other="GENEVA DAILY"))
+    token_from(
+        register(client, "other", email="c@example.org", organization_name_other="Audiovisual Performers Network")
+    )
+    token_from(register(client, directory["france"], email="d@example.org"))
+
+    assert [(r.email, r.status, r.waitlist_cause) for r in registrations(app)] == [
+        ("a@example.org", "pending", None),
+        ("b@example.org", "waitlisted", "delegation_limit"),
+        ("c@example.org", "pending", None),
+        ("d@example.org", "confirmed", None),
+    ]
+
+
 def test_cancelling_promotes_the_oldest_waitlisted_and_emails_both(app, client, meeting_id, directory):
     set_meeting(app, meeting_id, capacity=1)
     seated = token_from(register(client, directory["france"], email="seated@example.org"))

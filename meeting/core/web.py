@@ -26,6 +26,15 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+# On every response, unless the view set its own: added in one pass over the headers (five
+# `setdefault` calls would read them five times, on every request, downloads included).
+SECURITY_HEADERS = {
+    "content-security-policy": ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
+    "x-frame-options": ("X-Frame-Options", "DENY"),
+    "referrer-policy": ("Referrer-Policy", "same-origin"),
+    "permissions-policy": ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+}
 
 
 LARGEST_ID = 2**31 - 1  # every table's ids are 32-bit integers
@@ -151,11 +160,10 @@ def start_timer():
 
 
 def finish_request(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    missing = dict(SECURITY_HEADERS)
+    for name, _value in response.headers.items():
+        missing.pop(name.lower(), None)
+    response.headers.extend(missing.values())
     started = getattr(g, "request_started", None)
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
     request_log.info(

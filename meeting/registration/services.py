@@ -49,7 +49,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
@@ -568,7 +568,9 @@ class _Seating:
 @cache
 def _seat_counts_statement(*, other_organization: bool, inserted: bool, with_email: bool):
     """The query of `_seat_counts`, built once per shape: it runs twice for every registration, and
-    building it costs more than running it."""
+    building it costs more than running it. Its counts are aggregates of one pass over the
+    meeting's registrations (FILTER), not one subquery each: the burst of registrations when
+    registration opens runs it twice per registration, over ever more rows."""
     others = [Registration.meeting_id == bindparam("meeting_id")]
     if inserted:
         others.append(Registration.id != bindparam("registration_id"))
@@ -579,24 +581,18 @@ def _seat_counts_statement(*, other_organization: bool, inserted: bool, with_ema
         )
     else:
         delegation = Registration.organization_id == bindparam("organization_id")
-
-    def count(*conditions):
-        return db.select(func.count(Registration.id)).where(*others, *conditions).scalar_subquery()
-
+    seated = Registration.status.in_(SEATED_STATUSES)
     columns = [
-        count(Registration.status.in_(SEATED_STATUSES)).label("seated"),
-        count(Registration.status.in_(SEATED_STATUSES), delegation).label("delegation"),
-        count(Registration.status == RegistrationStatus.WAITLISTED).label("waiting"),
+        func.count().filter(seated).label("seated"),
+        func.count().filter(and_(seated, delegation)).label("delegation"),
+        func.count().filter(Registration.status == RegistrationStatus.WAITLISTED).label("waiting"),
     ]
     if with_email:
+        active = Registration.status.in_(ACTIVE_STATUSES)
         columns.append(
-            db.select(Registration.id)
-            .where(*others, Registration.email == bindparam("email"), Registration.status.in_(ACTIVE_STATUSES))
-            .limit(1)
-            .scalar_subquery()
-            .label("registered")
+            func.min(Registration.id).filter(and_(Registration.email == bindparam("email"), active)).label("registered")
         )
-    return db.select(*columns)
+    return db.select(*columns).where(*others)
 
 
 @cache
@@ -604,8 +600,12 @@ def _organization_with_seat_counts():
     """An organization of the directory with the seat counts of its delegation (`_seat_counts`
     before the registration is written, email included): what a registration reads before writing
     itself, in one round trip."""
-    counts = _seat_counts_statement(other_organization=False, inserted=False, with_email=True)
-    return db.select(Organization, *counts.selected_columns).where(Organization.id == bindparam("organization_id"))
+    counts = _seat_counts_statement(other_organization=False, inserted=False, with_email=True).subquery("counts")
+    return (
+        db.select(Organization, *counts.c)
+        .join_from(Organization, counts, true())
+        .where(Organization.id == bindparam("organization_id"))
+    )
 
 
 def _seat_counts(meeting, registration, *, email=None):
