@@ -11,6 +11,7 @@ import smtplib
 import socket
 import threading
 import time
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,7 @@ from meeting.core.audit import AuditEntry
 from meeting.core.errors import DomainError
 from meeting.core.models import utcnow
 from meeting.extensions import db
+from meeting.mail import services as mail_services
 from meeting.mail.delivery import deliver, deliver_due
 from meeting.mail.models import OutboxMessage
 from meeting.mail.services import external_url, queue_email
@@ -284,6 +286,17 @@ def test_a_line_break_in_the_name_subject_or_address_is_refused_and_nothing_is_q
         assert field in refused.value.fields
         db.session.commit()
         assert outbox_rows() == []
+
+
+def test_a_line_break_is_every_character_of_the_categories_a_mail_library_may_end_a_line_at():
+    # The check is one search of a character class; it must find exactly the characters of
+    # Unicode's control (Cc), line separator (Zl) and paragraph separator (Zp) categories.
+    breaking = {chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) in ("Cc", "Zl", "Zp")}
+    assert {"\r", "\n", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"} <= breaking
+    for code in range(0x110000):
+        character = chr(code)
+        assert mail_services._has_line_break(f"Mission{character}France") is (character in breaking), hex(code)
+    assert not mail_services._has_line_break("Mission permanente de la Côte d’Ivoire")
 
 
 @pytest.mark.parametrize("address", ["", "not-an-address", "two@at@example.org", "Name <x@example.org>"])
