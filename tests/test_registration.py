@@ -290,6 +290,58 @@ def test_confirmation_email_goes_out_in_the_registrants_language_with_the_detail
     assert "DUPONT" in email.body_text and "France" in email.body_text
 
 
+@pytest.mark.parametrize(("accept_language", "expected"), [("fr", "fr"), ("es", "en")])
+def test_without_a_language_chosen_emails_are_in_the_pages_language_when_the_meeting_has_it(
+    app, client, meeting_id, directory, accept_language, expected
+):
+    set_meeting(app, meeting_id, languages="en,fr")
+    data = form(directory["france"])
+    del data["preferred_language"]
+
+    response = client.post("/meetings/avp-test/register", data=data, headers={"Accept-Language": accept_language})
+
+    token_from(response)
+    assert [r.preferred_language for r in registrations(app)] == [expected]
+    assert [e.language for e in emails(app)] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("sent", "consents"), [("y", True), ("on", True), ("", False), ("false", False), (None, False)]
+)
+def test_the_public_list_consent_counts_only_when_its_box_is_ticked(app, client, meeting_id, directory, sent, consents):
+    data = form(directory["france"], consent_public_list=sent)
+    if sent is None:  # an unticked box is not sent at all
+        del data["consent_public_list"]
+
+    token_from(client.post("/meetings/avp-test/register", data=data))
+
+    assert [r.consent_public_list for r in registrations(app)] == [consents]
+
+
+def test_a_refused_registration_shows_each_reason_next_to_its_field_with_what_was_typed(
+    app, client, meeting_id, directory
+):
+    response = register(
+        client,
+        directory["france"],
+        given_name="G" * 201,
+        family_name="Dupont-Moretti",
+        function="F" * 301,
+        email="jean.dupont@",
+        role="secretariat",
+    )
+
+    html = text_of(response)
+    assert response.status_code == 422
+    for field in ("given_name", "function", "email", "role"):
+        assert f'id="{field}-error"' in html, field
+    assert 'id="family_name-error"' not in html
+    assert "At most 200 characters." in html and "At most 300 characters." in html
+    assert "is not a valid email address." in html and "Choose your role from the list." in html
+    assert 'value="Dupont-Moretti"' in html  # what was typed is kept
+    assert registrations(app) == [] and emails(app) == []
+
+
 def test_a_language_the_meeting_does_not_offer_is_refused(app, client, meeting_id, directory):
     set_meeting(app, meeting_id, languages="en,fr")
 

@@ -137,6 +137,10 @@ class DirectorySelect(Select):
 
 
 class RegistrationForm(DetailsForm):
+    """The public registration form. A posted one is not validated by WTForms: `details` reads it and
+    `services.register` checks every field (its messages, in the page's language, go next to the
+    fields); the validators give the fields their HTML attributes (required, maxlength)."""
+
     organization = SelectField(_l("Delegation or organization"), validate_choice=False, widget=DirectorySelect())
     organization_name_other = StringField(
         _l("Name of the organization, if it is not in the list"), filters=[_strip], validators=[Length(max=300)]
@@ -155,22 +159,21 @@ class RegistrationForm(DetailsForm):
         if not self.preferred_language.data and language in meeting.language_codes:
             self.preferred_language.data = language
 
-    def details(self) -> RegistrationDetails:
-        return RegistrationDetails(
-            role=self.role.data or "",
-            salutation=self.salutation.data or "",
-            given_name=self.given_name.data or "",
-            family_name=self.family_name.data or "",
-            function=self.function.data or "",
-            email=self.email.data or "",
-            phone=self.phone.data or "",
-            preferred_language=self.preferred_language.data or "",
-            attendance=self.attendance.data or "",
-            organization=self.organization.data or "",
-            organization_name_other=self.organization_name_other.data or "",
-            consent_public_list=bool(self.consent_public_list.data),
-            accessibility_needs=self.accessibility_needs.data or "",
-        )
+    @staticmethod
+    def details(formdata, meeting, language="en") -> RegistrationDetails:
+        """What a posted registration form holds, read as its fields read it: text as sent, the check
+        box ticked unless sent empty or "false", the page's language for the emails when none is
+        chosen and the meeting has it. Nothing is checked here: `services.register` checks every
+        field, as for the API, and the form is made only to show a refusal next to the fields."""
+        values = {name: str(formdata.get(name) or "") for name in RegistrationDetails.__dataclass_fields__}
+        if not values["preferred_language"] and language in meeting.language_codes:
+            values["preferred_language"] = language
+        values["consent_public_list"] = formdata.get("consent_public_list", "") not in CHECKBOX_FALSE_VALUES
+        return RegistrationDetails(**values)
+
+
+# What an unticked check box may send (WTForms' BooleanField.false_values).
+CHECKBOX_FALSE_VALUES = BooleanField.false_values
 
 
 GROUP_ORDER = (

@@ -92,9 +92,7 @@ def register(slug):
     invitation = _invitation_or_404(meeting, invitation_token) if invitation_token else None
     language = get_locale()
     closed_message = services.registration_closed_message(meeting)
-    # The directory is read only to show the form: a registration that goes through needs only the
-    # organization chosen, which the service checks (this keeps a burst of registrations cheap).
-    form = RegistrationForm(meeting, [], language)
+    form = None  # built to show the page; a registration that goes through needs none
     already_registered = False
     access_email = None
     status = 200
@@ -102,22 +100,32 @@ def register(slug):
         status = 422
         if closed_message:
             flash(closed_message, "error")
-        elif form.validate_on_submit():
+        else:
+            # The service checks every field (the CSRF token is checked before the view), so the
+            # form is made only to show a refusal next to its fields, with what was sent.
+            refusal = None
             try:
                 registration, token = services.register(
-                    meeting, form.details(), invitation=invitation, credentials=form.credentials.data
+                    meeting,
+                    RegistrationForm.details(request.form, meeting, language),
+                    invitation=invitation,
+                    credentials=request.files.get("credentials"),
                 )
             except services.AlreadyRegistered as error:
-                show_refusal(form, error)
-                already_registered = True
-                access_email = form.email.data
+                refusal, already_registered = error, True
+                access_email = (request.form.get("email") or "").strip()
             except DomainError as error:
-                show_refusal(form, error)
+                refusal = error
             else:
                 message = _registered_message(registration)  # before the commit expires the registration
                 db.session.commit()
                 flash(message, "success")
                 return redirect(url_for(".personal", token=token))
+            form = RegistrationForm(meeting, [], language)
+            show_refusal(form, refusal)
+    if form is None:
+        form = RegistrationForm(meeting, [], language)
+    # The directory is read only to show the form (this keeps a burst of registrations cheap).
     if not invitation and not closed_message:
         form.organization.choices = organization_choices(services.registration_form_organizations(), language)
     access_form = AccessForm(formdata=None)  # "email me my link", for those already registered
