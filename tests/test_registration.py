@@ -18,6 +18,7 @@ from meeting.core import storage
 from meeting.core.audit import AuditEntry
 from meeting.core.models import utcnow
 from meeting.core.web import LARGEST_ID, record_id, record_ids
+from meeting.directory.models import Organization
 from meeting.extensions import db
 from meeting.mail.models import OutboxMessage
 from meeting.meetings.models import Meeting
@@ -144,6 +145,31 @@ def test_registration_form_offers_the_directory_grouped_by_kind_and_other(app, c
     assert html.index("Chile") < html.index("France")
     assert 'for="given_name"' in html and 'autocomplete="family-name"' in html
     assert 'id="access"' in html  # "Email me my link" is always offered
+
+
+def test_the_delegation_list_follows_every_change_to_the_directory_at_once(app, client, meeting_id, directory):
+    """The list is made once per language and state of the directory (every delegate opening the
+    form has the same): an organization added, renamed or withdrawn shows in the next form."""
+    page = "/meetings/avp-test/register"
+    assert f'<option value="{directory["france"]}">France</option>' in text_of(client.get(page))
+    french = text_of(client.get(page, headers={"Accept-Language": "fr"}))
+    assert f'<option value="{directory["chile"]}">Chili</option>' in french
+
+    with app.app_context():
+        added = factories.make_organization(name_en="Ruritania", name_fr="Ruritanie", iso_code="RU")
+        france = db.session.get(Organization, directory["france"])
+        france.name_en = "French Republic"
+        db.session.get(Organization, directory["chile"]).active = False
+        db.session.commit()
+        added_id = added.id
+
+    html = text_of(client.get(page))
+    assert f'<option value="{added_id}">Ruritania</option>' in html
+    assert f'<option value="{directory["france"]}">French Republic</option>' in html
+    assert f'value="{directory["chile"]}"' not in html
+    french = text_of(client.get(page, headers={"Accept-Language": "fr"}))
+    assert f'<option value="{added_id}">Ruritanie</option>' in french
+    assert f'value="{directory["chile"]}"' not in french
 
 
 @pytest.mark.parametrize("chosen", [None, "france", "other"])

@@ -2,7 +2,9 @@
 NGOs and others, each with names in English, French and Spanish and focal-point contacts."""
 
 import unicodedata
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,7 +34,34 @@ def _in(column, values):
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
-class Organization(TimestampMixin, db.Model):
+class _Named:
+    """Names in English, French and Spanish, and whether it is a State (`kind`)."""
+
+    __slots__ = ()
+
+    def name(self, language: str = "en") -> str:
+        """The name in `language`, falling back to English."""
+        return getattr(self, f"name_{language}", "") or self.name_en
+
+    @property
+    def is_state(self) -> bool:
+        return self.kind in STATE_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry(_Named):
+    """What the registration form lists of an organization: read as a row, not an Organization,
+    since every delegate opening the form when registration opens has the whole directory listed."""
+
+    id: int
+    kind: str
+    name_en: str
+    name_fr: str
+    name_es: str
+    acronym: str
+
+
+class Organization(_Named, TimestampMixin, db.Model):
     __tablename__ = "organizations"
     __table_args__ = (
         CheckConstraint(_in("kind", OrganizationKind), name="kind"),
@@ -60,21 +89,17 @@ class Organization(TimestampMixin, db.Model):
         back_populates="organization", order_by="Contact.id", cascade="all, delete-orphan"
     )
 
-    def name(self, language: str = "en") -> str:
-        """The name in `language`, falling back to English."""
-        return getattr(self, f"name_{language}", "") or self.name_en
-
-    @property
-    def is_state(self) -> bool:
-        return self.kind in STATE_KINDS
-
     @property
     def focal_point_emails(self) -> list[str]:
         return [contact.email for contact in self.contacts]
 
 
+@lru_cache(maxsize=4096)
 def search_key(text: str) -> str:
-    """`text` without case, accents or typographic apostrophes: "Côte d’Ivoire" -> "cote d'ivoire"."""
+    """`text` without case, accents or typographic apostrophes: "Côte d’Ivoire" -> "cote d'ivoire".
+
+    Remembered: the registration form sorts the whole directory by it for every delegate who opens
+    it, and the names are the same from one delegate to the next."""
     decomposed = unicodedata.normalize("NFKD", text or "")
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return bare.replace("\u2019", "'").replace("\u02bc", "'").replace("\u2018", "'").casefold()

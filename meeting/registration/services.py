@@ -62,7 +62,7 @@ from ..core.storage import PDF_OR_IMAGE, UploadRefused, delete_after_commit, del
 from ..core.timeutil import to_local, zone
 from ..core.tokens import hash_token, token_matches
 from ..core.web import localdatetime, record_id
-from ..directory.models import Accreditation, Organization, OrganizationKind
+from ..directory.models import Accreditation, DirectoryEntry, Organization, OrganizationKind
 from ..extensions import db
 from ..mail.models import OutboxMessage
 from ..mail.services import external_url, insert_email, queue_email
@@ -329,9 +329,21 @@ def registration_emails(registration):
     ).all()
 
 
-def registration_form_organizations() -> list[Organization]:
-    """The organizations a registrant can choose: every active one of the directory."""
-    return db.session.scalars(db.select(Organization).where(Organization.active.is_(True))).all()
+_FORM_ORGANIZATIONS = db.select(
+    Organization.id,
+    Organization.kind,
+    Organization.name_en,
+    Organization.name_fr,
+    Organization.name_es,
+    Organization.acronym,
+).where(Organization.active.is_(True))
+
+
+def registration_form_organizations() -> tuple[DirectoryEntry, ...]:
+    """The organizations a registrant can choose: every active one of the directory, as the form
+    lists them (id, kind, names, acronym), in the order of their ids."""
+    rows = db.session.execute(_FORM_ORGANIZATIONS.order_by(Organization.id))
+    return tuple(DirectoryEntry(*row) for row in rows)
 
 
 # Windows ---------------------------------------------------------------------------------------
