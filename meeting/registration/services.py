@@ -329,20 +329,26 @@ def registration_emails(registration):
     ).all()
 
 
-_FORM_ORGANIZATIONS = db.select(
-    Organization.id,
-    Organization.kind,
-    Organization.name_en,
-    Organization.name_fr,
-    Organization.name_es,
-    Organization.acronym,
-).where(Organization.active.is_(True))
+# Built once; in the order of the ids, so that the same directory reads as the same tuple (the form's
+# list of it is made once per language and state of the directory: see `forms.organization_choices`).
+_FORM_ORGANIZATIONS = (
+    db.select(
+        Organization.id,
+        Organization.kind,
+        Organization.name_en,
+        Organization.name_fr,
+        Organization.name_es,
+        Organization.acronym,
+    )
+    .where(Organization.active.is_(True))
+    .order_by(Organization.id)
+)
 
 
 def registration_form_organizations() -> tuple[DirectoryEntry, ...]:
     """The organizations a registrant can choose: every active one of the directory, as the form
     lists them (id, kind, names, acronym), in the order of their ids."""
-    rows = db.session.execute(_FORM_ORGANIZATIONS.order_by(Organization.id))
+    rows = db.session.execute(_FORM_ORGANIZATIONS)
     return tuple(DirectoryEntry(*row) for row in rows)
 
 
