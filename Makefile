@@ -8,7 +8,7 @@ PORT ?= 5000
 CHROMIUM := $(wildcard /usr/bin/chromium)
 
 .PHONY: run test lint bench i18n translations
-BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k _lp:1c,2 -k lazy_pgettext:1c,2
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
@@ -45,14 +45,14 @@ STORED_STATUSES = (
 AWAITING_ANSWER_STATUSES = (InvitationStatus.QUEUED, InvitationStatus.VIEWED)
 
 STATUS_LABELS = {
-    InvitationStatus.DRAFT: _l("Draft"),
-    InvitationStatus.QUEUED: _l("Queued"),
-    InvitationStatus.SENT: _l("Sent"),
-    InvitationStatus.FAILED: _l("Failed"),
-    InvitationStatus.VIEWED: _l("Viewed"),
-    InvitationStatus.ACCEPTED: _l("Accepted"),
-    InvitationStatus.DECLINED: _l("Declined"),
-    InvitationStatus.REVOKED: _l("Revoked"),
+    InvitationStatus.DRAFT: _lp("invitation status", "Draft"),
+    InvitationStatus.QUEUED: _lp("invitation status", "Queued"),
+    InvitationStatus.SENT: _lp("invitation status", "Sent"),
+    InvitationStatus.FAILED: _lp("invitation status", "Failed"),
+    InvitationStatus.VIEWED: _lp("invitation status", "Viewed"),
+    InvitationStatus.ACCEPTED: _lp("invitation status", "Accepted"),
+    InvitationStatus.DECLINED: _lp("invitation status", "Declined"),
+    InvitationStatus.REVOKED: _lp("invitation status", "Revoked"),
 }
 
 TOKEN_PURPOSE = "invitation"

@@ -1,6 +1,7 @@
 """The outbox filter and the organizer's test email."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Form, SearchField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Email, Length
@@ -8,11 +9,11 @@ from wtforms.validators import DataRequired, Email, Length
 from .models import OutboxStatus
 
 STATUS_LABELS = {
-    OutboxStatus.QUEUED: _l("Queued"),
-    OutboxStatus.SENDING: _l("Being sent"),
-    OutboxStatus.SENT: _l("Sent"),
-    OutboxStatus.FAILED: _l("Failed"),
-    OutboxStatus.CANCELLED: _l("Cancelled"),
+    OutboxStatus.QUEUED: _lp("email status", "Queued"),
+    OutboxStatus.SENDING: _lp("email status", "Being sent"),
+    OutboxStatus.SENT: _lp("email status", "Sent"),
+    OutboxStatus.FAILED: _lp("email status", "Failed"),
+    OutboxStatus.CANCELLED: _lp("email status", "Cancelled"),
 }
 
 

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,10 +37,10 @@ class SessionKind(StrEnum):
 
 
 MEETING_STATUS_LABELS = {
-    MeetingStatus.DRAFT: _l("Draft"),
-    MeetingStatus.PUBLISHED: _l("Published"),
-    MeetingStatus.CLOSED: _l("Closed"),
-    MeetingStatus.ARCHIVED: _l("Archived"),
+    MeetingStatus.DRAFT: _lp("meeting status", "Draft"),
+    MeetingStatus.PUBLISHED: _lp("meeting status", "Published"),
+    MeetingStatus.CLOSED: _lp("meeting status", "Closed"),
+    MeetingStatus.ARCHIVED: _lp("meeting status", "Archived"),
 }
 
 MEETING_KIND_LABELS = {

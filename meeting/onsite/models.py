@@ -4,7 +4,7 @@ meeting's personal data was erased."""
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -20,10 +20,10 @@ class JobStatus(StrEnum):
 
 
 JOB_STATUS_LABELS = {
-    JobStatus.QUEUED: _l("Waiting"),
-    JobStatus.RUNNING: _l("Being made"),
-    JobStatus.DONE: _l("Ready"),
-    JobStatus.FAILED: _l("Failed"),
+    JobStatus.QUEUED: _lp("badge file status", "Waiting"),
+    JobStatus.RUNNING: _lp("badge file status", "Being made"),
+    JobStatus.DONE: _lp("badge file status", "Ready"),
+    JobStatus.FAILED: _lp("badge file status", "Failed"),
 }
 
 

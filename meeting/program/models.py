@@ -13,6 +13,7 @@ from enum import StrEnum
 import markdown
 import nh3
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from markupsafe import Markup
 from sqlalchemy import (
     CheckConstraint,
@@ -68,10 +69,10 @@ SLOT_KIND_LABELS = {
 }
 
 OFFER_STATUS_LABELS = {
-    OfferStatus.OFFERED: _l("Offered, awaiting an answer"),
-    OfferStatus.CONFIRMED: _l("Confirmed"),
-    OfferStatus.DECLINED: _l("Declined"),
-    OfferStatus.WITHDRAWN: _l("Withdrawn"),
+    OfferStatus.OFFERED: _lp("speaker offer status", "Offered, awaiting an answer"),
+    OfferStatus.CONFIRMED: _lp("speaker offer status", "Confirmed"),
+    OfferStatus.DECLINED: _lp("speaker offer status", "Declined"),
+    OfferStatus.WITHDRAWN: _lp("speaker offer status", "Withdrawn"),
 }
 
 # An offer in one of these holds its slot: a slot has at most one at a time.

@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -80,11 +81,11 @@ PUBLIC_ROLES = (
 )
 
 STATUS_LABELS = {
-    RegistrationStatus.PENDING: _l("Pending"),
-    RegistrationStatus.CONFIRMED: _l("Confirmed"),
-    RegistrationStatus.WAITLISTED: _l("Waiting list"),
-    RegistrationStatus.REJECTED: _l("Rejected"),
-    RegistrationStatus.CANCELLED: _l("Cancelled"),
+    RegistrationStatus.PENDING: _lp("registration status", "Pending"),
+    RegistrationStatus.CONFIRMED: _lp("registration status", "Confirmed"),
+    RegistrationStatus.WAITLISTED: _lp("registration status", "Waiting list"),
+    RegistrationStatus.REJECTED: _lp("registration status", "Rejected"),
+    RegistrationStatus.CANCELLED: _lp("registration status", "Cancelled"),
 }
 
 ROLE_LABELS = {
