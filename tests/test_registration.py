@@ -154,6 +154,11 @@ def test_the_delegation_list_follows_every_change_to_the_directory_at_once(app, 
     assert f'<option value="{directory["france"]}">France</option>' in text_of(client.get(page))
     french = text_of(client.get(page, headers={"Accept-Language": "fr"}))
     assert f'<option value="{directory["chile"]}">Chili</option>' in french
+    assert '<optgroup label="État membre">' in french and '<optgroup label="Member State">' not in french
+    with app.test_request_context(headers={"Accept-Language": "en"}):  # made for Spanish on an English page
+        assert {
+            choice.optgroup for choice in forms.organization_choices(services.registration_form_organizations(), "es")
+        } >= {"Estado miembro"}
 
     with app.app_context():
         added = factories.make_organization(name_en="Ruritania", name_fr="Ruritanie", iso_code="RU")

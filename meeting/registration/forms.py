@@ -3,6 +3,7 @@ the organizers' filters and decision forms. Field-level checks only: the rules a
 
 from functools import lru_cache
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -188,28 +189,23 @@ GROUP_ORDER = (
 
 
 def organization_choices(organizations, language) -> list[SelectChoice]:
-    """The directory grouped by kind (Member States first), sorted by name in the page's language
-    without regard to accents ("Côte d'Ivoire" among the C), then "Other".
+    """The directory (`services.registration_form_organizations`) grouped by kind (Member States
+    first), sorted by name in the page's language without regard to accents ("Côte d'Ivoire" among
+    the C), then "Other".
 
-    For the directory as `services.registration_form_organizations` reads it, the list is made once
-    per language and directory: every delegate opening the form has the same (the choices are
-    not changed by the form; which one is selected is worked out when it is shown)."""
-    if isinstance(organizations, tuple):
-        return _directory_choices(organizations, language)
-    return _organization_choices(organizations, language)
+    Made once per language and state of the directory: every delegate opening the form has the same
+    list (the form does not change it; which choice is selected is worked out when it is shown)."""
+    return _organization_choices(tuple(organizations), language)
 
 
 @lru_cache(maxsize=8)
-def _directory_choices(entries: tuple, language) -> list[SelectChoice]:
-    return _organization_choices(entries, language)
-
-
-def _organization_choices(organizations, language) -> list[SelectChoice]:
+def _organization_choices(organizations: tuple, language) -> list[SelectChoice]:
     choices = [SelectChoice("", _l("Choose…"))]
     for kind in GROUP_ORDER if organizations else ():  # none when the form is only read back
         members = [organization for organization in organizations if organization.kind == kind]
         members.sort(key=lambda organization: search_key(organization.name(language)))
-        group = str(KIND_LABELS[kind])
+        with force_locale(language):  # kept for `language`, whatever the page's language now
+            group = str(KIND_LABELS[kind])
         for organization in members:
             label = organization.name(language)
             if organization.acronym and not organization.is_state:

@@ -121,10 +121,10 @@ def register(slug):
                 db.session.commit()
                 flash(message, "success")
                 return redirect(url_for(".personal", token=token))
-            form = RegistrationForm(meeting, [], language)
+            form = RegistrationForm(meeting, (), language)
             show_refusal(form, refusal)
     if form is None:
-        form = RegistrationForm(meeting, [], language)
+        form = RegistrationForm(meeting, (), language)
     # The directory is read only to show the form (this keeps a burst of registrations cheap).
     if not invitation and not closed_message:
         form.organization.choices = organization_choices(services.registration_form_organizations(), language)
