@@ -92,7 +92,7 @@ def register(slug):
     invitation = _invitation_or_404(meeting, invitation_token) if invitation_token else None
     language = get_locale()
     closed_message = services.registration_closed_message(meeting)
-    form = None  # built to show the page; a registration that goes through needs none
+    refusal = None
     already_registered = False
     access_email = None
     status = 200
@@ -101,9 +101,8 @@ def register(slug):
         if closed_message:
             flash(closed_message, "error")
         else:
-            # The service checks every field (the CSRF token is checked before the view), so the
-            # form is made only to show a refusal next to its fields, with what was sent.
-            refusal = None
+            # The service checks every field (the CSRF token is checked before the view): the form
+            # is made only to show the page, with a refusal next to its fields and what was sent.
             try:
                 registration, token = services.register(
                     meeting,
@@ -121,10 +120,9 @@ def register(slug):
                 db.session.commit()
                 flash(message, "success")
                 return redirect(url_for(".personal", token=token))
-            form = RegistrationForm(meeting, (), language)
-            show_refusal(form, refusal)
-    if form is None:
-        form = RegistrationForm(meeting, (), language)
+    form = RegistrationForm(meeting, (), language)
+    if refusal is not None:
+        show_refusal(form, refusal)
     # The directory is read only to show the form (this keeps a burst of registrations cheap).
     if not invitation and not closed_message:
         form.organization.choices = organization_choices(services.registration_form_organizations(), language)
