@@ -179,6 +179,9 @@ def test_a_rounds_emails_rendered_once_per_language_are_those_each_organization_
         ("{{ name|upper }}", [{"name": "a&b"}, {"name": "c"}], ["A&B", "C"]),
         # Contexts that differ outside the slots: each email rendered on its own.
         ("{% if flag %}yes {% endif %}{{ name }}", [{"name": "x", "flag": True}, {"name": "y"}], ["yes x", "y"]),
+        # A slot that some emails lack (the template's default then shows): each rendered on its own.
+        ("Dear {{ name|default('colleague') }}", [{}, {"name": "x"}], ["Dear colleague", "Dear x"]),
+        ("Dear {{ name|default('colleague') }}", [{"name": "x"}, {}], ["Dear x", "Dear colleague"]),
         # Only printed: one rendering with marks, filled in (escaped in the HTML).
         ("Dear {{ name }}", [{"name": "a&b"}, {"name": "<c>"}], ["Dear a&b", "Dear <c>"]),
     ],

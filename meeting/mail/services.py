@@ -342,7 +342,11 @@ def _batch_bodies(templates, contexts: list[dict], slots) -> list[tuple[str, str
             if context.get(key, _NOTHING) != first.get(key, _NOTHING)
         }
     )
-    if len(contexts) < 2 or not set(differing) <= set(slots):
+    if (
+        len(contexts) < 2
+        or not set(differing) <= set(slots)
+        or any(key not in context for context in contexts for key in differing)  # a slot some lack
+    ):
         return [_render(templates, context) for context in contexts]
     text, html = _render(templates, {**first, **{key: f"\x00slot{number}\x00" for number, key in enumerate(differing)}})
 
