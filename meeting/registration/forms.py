@@ -159,8 +159,7 @@ class RegistrationForm(DetailsForm):
         super().__init__(meeting, *args, **kwargs)
         self.organization.choices = organization_choices(organizations, language)
         self.credentials.flags.required = bool(meeting.requires_credentials)
-        if not self.preferred_language.data and language in meeting.language_codes:
-            self.preferred_language.data = language
+        self.preferred_language.data = _language_for_emails(self.preferred_language.data, meeting, language)
 
     @staticmethod
     def details(formdata, meeting, language="en") -> RegistrationDetails:
@@ -169,10 +168,17 @@ class RegistrationForm(DetailsForm):
         chosen and the meeting has it. Nothing is checked here: `services.register` checks every
         field, as for the API, and the form is made only to show a refusal next to the fields."""
         values = {name: str(formdata.get(name) or "") for name in RegistrationDetails.__dataclass_fields__}
-        if not values["preferred_language"] and language in meeting.language_codes:
-            values["preferred_language"] = language
+        values["preferred_language"] = _language_for_emails(values["preferred_language"], meeting, language)
         values["consent_public_list"] = formdata.get("consent_public_list", "") not in CHECKBOX_FALSE_VALUES
         return RegistrationDetails(**values)
+
+
+def _language_for_emails(chosen, meeting, language):
+    """The language chosen for the emails, else the page's when the meeting has it (else none: the
+    service then takes the meeting's first)."""
+    if not chosen and language in meeting.language_codes:
+        return language
+    return chosen
 
 
 # What an unticked check box may send (WTForms' BooleanField.false_values).
@@ -201,11 +207,12 @@ def organization_choices(organizations, language) -> list[SelectChoice]:
 @lru_cache(maxsize=8)
 def _organization_choices(organizations: tuple, language) -> list[SelectChoice]:
     choices = [SelectChoice("", _l("Choose…"))]
+    with force_locale(language):  # the list is kept for `language`, whatever the page's language now
+        groups = {kind: str(KIND_LABELS[kind]) for kind in GROUP_ORDER}
     for kind in GROUP_ORDER if organizations else ():  # none when the form is only read back
         members = [organization for organization in organizations if organization.kind == kind]
         members.sort(key=lambda organization: search_key(organization.name(language)))
-        with force_locale(language):  # kept for `language`, whatever the page's language now
-            group = str(KIND_LABELS[kind])
+        group = groups[kind]
         for organization in members:
             label = organization.name(language)
             if organization.acronym and not organization.is_state:
