@@ -7,9 +7,12 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from flask import render_template_string
+from flask_babel import force_locale
 
 from meeting import create_app
 from meeting.accounts.models import User
@@ -205,11 +208,6 @@ def test_the_wsgi_entry_point_keeps_the_apps_startup_objects_out_of_the_garbage_
 def test_dates_in_templates_are_written_in_the_language_in_force_each_time(app):
     """`dateformat` and `localdate` remember what they wrote (an invitation round writes the same dates
     thousands of times), per language: French after English is still French."""
-    from datetime import UTC, date, datetime
-
-    from flask import render_template_string
-    from flask_babel import force_locale
-
     day = date(2027, 3, 3)
     written = {}
     with app.test_request_context():
